@@ -1,0 +1,139 @@
+// The checkpoint store: open, list, inspect, verify, diff, prune and collect garbage.
+// A Store is what the `ckpt` CLI drives; applications write checkpoints through a
+// Checkpointer (checkpointer.h), which owns a Store internally.
+//
+// Thread safety: a Store object is not thread-safe; use one per thread.
+// Concurrency between processes: any number of readers, one writer (a Checkpointer,
+// prune or gc) at a time, enforced with a lock file; see docs/design.md.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ckpt/status.h>
+#include <ckpt/types.h>
+
+namespace ckpt {
+
+struct StoreOptions {
+  bool create_if_missing = false;
+  uint32_t chunk_size = 4096;  // new stores only: power of two, >= 4096
+  bool compress = true;        // zstd per chunk, kept only when it saves space
+  int zstd_level = 1;
+};
+
+struct StoreSummary {
+  std::string path;
+  std::string uuid;
+  uint32_t format_version = 0;
+  uint32_t chunk_size = 0;
+  uint64_t checkpoints = 0;
+  uint64_t packs = 0;
+  uint64_t objects = 0;
+  uint64_t pack_bytes = 0;
+};
+
+// One damaged or missing thing found by verify.
+struct Problem {
+  std::string object;                // "pack 3f2a..", "chunk ab12..", "manifest <id>", "ref latest"
+  std::string path;                  // file in the store
+  uint64_t offset = 0;               // within the file, where meaningful
+  std::string message;               // what is wrong and what to do
+  std::vector<std::string> affected; // ids of checkpoints that depend on it
+};
+
+struct VerifyOptions {
+  std::vector<std::string> ids;  // empty: every checkpoint and every pack
+  // Called with (done, total) bytes while reading; may be empty.
+  std::function<void(uint64_t, uint64_t)> progress;
+};
+
+struct VerifyReport {
+  uint64_t checkpoints_checked = 0;
+  uint64_t objects_checked = 0;
+  uint64_t bytes_checked = 0;
+  std::vector<Problem> problems;
+  std::vector<std::string> damaged_checkpoints;
+  bool ok() const { return problems.empty(); }
+};
+
+struct StreamDiff {
+  std::string name;
+  std::string change;  // "added", "removed", "changed", "same"
+  uint64_t chunks_changed = 0;
+  uint64_t bytes_a = 0, bytes_b = 0;
+};
+
+struct DiffReport {
+  std::string a, b;
+  std::vector<StreamDiff> streams;
+  uint64_t chunks_changed = 0;
+};
+
+struct PruneOptions {
+  uint64_t keep_last = 0;         // 0: no count rule
+  int64_t keep_within_sec = -1;   // <0: no age rule
+  bool dry_run = false;
+};
+
+struct PruneReport {
+  std::vector<std::string> removed;
+  std::vector<std::string> kept;
+};
+
+struct GcOptions {
+  double repack_threshold = 0.3;  // rewrite a pack when this fraction of its bytes is dead
+  bool dry_run = false;
+};
+
+struct GcReport {
+  uint64_t objects_live = 0;
+  uint64_t objects_dead = 0;
+  uint64_t packs_deleted = 0;
+  uint64_t packs_repacked = 0;
+  uint64_t bytes_freed = 0;
+  uint64_t temp_files_removed = 0;
+  std::vector<std::string> notes;
+};
+
+class StoreImpl;
+
+class Store {
+ public:
+  // Opens the store at `path`. Fails with kNotFound if it is not a store (and
+  // create_if_missing is false), kUnsupported if written by a newer format.
+  static Result<std::unique_ptr<Store>> open(const std::string& path,
+                                             const StoreOptions& options = {});
+  ~Store();
+
+  StoreSummary summary() const;
+  const std::string& path() const;
+
+  // Checkpoints, oldest first.
+  Result<std::vector<CheckpointInfo>> list();
+  // "latest", a full id or a unique prefix of at least 4 hex digits.
+  Result<std::string> resolve(std::string_view ref);
+  Result<CheckpointInfo> get(std::string_view ref);
+
+  // Re-reads and re-hashes stored data.
+  Result<VerifyReport> verify(const VerifyOptions& options = {});
+  Result<DiffReport> diff(std::string_view a, std::string_view b);
+  // Reads a whole stream of a checkpoint, verifying every chunk.
+  Result<std::vector<uint8_t>> read_stream(std::string_view ref, std::string_view name);
+
+  // Maintenance; both take the writer lock (kBusy if a writer is active).
+  Result<PruneReport> prune(const PruneOptions& options);
+  Result<GcReport> gc(const GcOptions& options = {});
+
+  StoreImpl& impl() { return *impl_; }
+
+ private:
+  explicit Store(std::unique_ptr<StoreImpl> impl);
+  std::unique_ptr<StoreImpl> impl_;
+};
+
+}  // namespace ckpt

@@ -1,0 +1,58 @@
+// Plain descriptions of checkpoints, shared by the library, the Store API and the CLI.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ckpt {
+
+// What a stream of a checkpoint holds. Values are part of the on-disk format.
+enum class StreamKind : uint8_t {
+  kRange = 1,  // a protected memory range (restored into the range registered under its name)
+  kArena = 2,  // a checkpoint-safe arena (restored at its recorded base address)
+  kBlob = 3,   // application bytes from put_blob()
+};
+const char* stream_kind_name(StreamKind kind);
+
+struct StreamInfo {
+  std::string name;
+  StreamKind kind = StreamKind::kRange;
+  uint64_t address = 0;    // virtual address for ranges and arenas, 0 for blobs
+  uint64_t length = 0;     // bytes
+  uint64_t reserved = 0;   // arenas: reserved size (length is the used part)
+  uint64_t chunks = 0;     // number of chunk slots (ceil(length / chunk size))
+  uint64_t zero_chunks = 0;
+  std::string root;        // hex SHA-256 of the tree root node, all zeros if empty
+};
+
+// What one checkpoint cost. "dirty" pages are the ones the capture had to look at;
+// of those, "written" went to a pack, "deduplicated" were already stored,
+// "zero" were all-zero and stored as nothing.
+struct CheckpointStats {
+  uint64_t bytes_logical = 0;       // sum of stream lengths
+  uint64_t chunks_total = 0;
+  uint64_t chunks_dirty = 0;
+  uint64_t chunks_written = 0;
+  uint64_t chunks_deduplicated = 0;
+  uint64_t chunks_zero = 0;
+  uint64_t nodes_written = 0;       // manifest tree nodes newly stored
+  uint64_t bytes_stored = 0;        // bytes appended to packs (after compression)
+  double capture_ms = 0;            // application-visible stall
+  double persist_ms = 0;            // capture end -> durable
+};
+
+struct CheckpointInfo {
+  std::string id;        // 32 lowercase hex digits
+  uint64_t seq = 0;      // 1, 2, 3... in commit order within a store
+  std::string parent;    // id of the previous checkpoint of this writer, empty for the first
+  int64_t created_unix_ns = 0;
+  std::vector<std::string> labels;
+  std::map<std::string, std::string> attrs;  // host, pid, program, ...
+  uint32_t flags = 0;
+  std::vector<StreamInfo> streams;
+  CheckpointStats stats;
+};
+
+}  // namespace ckpt

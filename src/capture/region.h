@@ -1,0 +1,58 @@
+// What the application asked ckpt to capture: named ranges, arenas and blobs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ckpt/status.h>
+#include <ckpt/types.h>
+
+#include "capture/arena_impl.h"
+#include "store/tree.h"
+
+namespace ckpt {
+
+// One registered stream and what the last checkpoint knew about it.
+struct Region {
+  std::string name;
+  StreamKind kind = StreamKind::kRange;
+  uint8_t* addr = nullptr;            // ranges; arenas use arena->base()
+  size_t len = 0;                     // ranges
+  std::unique_ptr<ArenaImpl> arena;   // arenas
+  std::vector<uint8_t> blob;          // blobs
+  StreamTree tree;                    // chunk tree as of this writer's last checkpoint
+
+  explicit Region(uint32_t fanout) : tree(fanout) {}
+  const uint8_t* data() const;
+  size_t length() const;
+  uintptr_t address() const;
+};
+
+class RegionSet {
+ public:
+  explicit RegionSet(uint32_t fanout) : fanout_(fanout) {}
+
+  // Fails on a duplicate name or an overlap with a range or arena.
+  Result<Region*> add_range(const std::string& name, void* addr, size_t len);
+  Result<Region*> add_arena(const std::string& name, std::unique_ptr<ArenaImpl> arena);
+  Region* blob(const std::string& name, bool create);
+  Status remove(const std::string& name, StreamKind kind);
+
+  Region* find(const std::string& name, StreamKind kind);
+  const std::map<std::pair<int, std::string>, std::unique_ptr<Region>>& all() const {
+    return regions_;
+  }
+
+ private:
+  Status check_overlap(const std::string& name, uintptr_t lo, size_t len) const;
+
+  uint32_t fanout_;
+  // Keyed by (kind, name): a blob and a range may share a name.
+  std::map<std::pair<int, std::string>, std::unique_ptr<Region>> regions_;
+};
+
+}  // namespace ckpt

@@ -1,0 +1,164 @@
+#include "store/checkpoint_writer.h"
+
+#include <algorithm>
+
+#include "store/compress.h"
+#include "store/format.h"
+#include "util/fs.h"
+
+namespace ckpt {
+
+namespace {
+constexpr size_t kBatch = 1024;  // chunks hashed/compressed per parallel step
+}
+
+CheckpointWriter::CheckpointWriter(StoreImpl& store, ThreadPool& pool)
+    : store_(store), pool_(pool) {}
+
+Status CheckpointWriter::commit_pack() {
+  if (!pack_ || pack_->empty()) return {};
+  PackFile committed;
+  std::vector<IndexEntry> entries;
+  CKPT_RETURN_IF_ERROR(pack_->commit(committed, entries));
+  objects_->add_pack(std::move(committed), entries);
+  pack_.reset();
+  pending_.clear();
+  return {};
+}
+
+Status CheckpointWriter::roll_pack_if_full() {
+  if (pack_ && pack_->bytes() >= format::kMaxPackBytes) return commit_pack();
+  return {};
+}
+
+Status CheckpointWriter::store_object(uint8_t type, const Digest& id,
+                                      std::span<const uint8_t> raw,
+                                      const std::vector<uint8_t>* compressed) {
+  if (!pack_) {
+    pack_ = std::make_unique<PackWriter>(store_.layout());
+    CKPT_RETURN_IF_ERROR(pack_->open());
+  }
+  bool z = compressed && !compressed->empty();
+  CKPT_RETURN_IF_ERROR(pack_->append(type, z ? format::kCodecZstd : format::kCodecNone,
+                                     static_cast<uint32_t>(raw.size()), id,
+                                     z ? std::span<const uint8_t>(*compressed) : raw));
+  pending_.insert(id);
+  stats_->bytes_stored += format::kRecordHeaderSize + (z ? compressed->size() : raw.size());
+  return roll_pack_if_full();
+}
+
+Status CheckpointWriter::write_stream(StreamSource& s, CheckpointStats& st) {
+  const uint64_t cs = store_.header().chunk_size;
+  const uint64_t len = s.info.length;
+  const uint64_t nchunks = (len + cs - 1) / cs;
+  StreamTree& tree = *s.tree;
+  tree.resize(nchunks);
+  st.bytes_logical += len;
+  st.chunks_total += nchunks;
+
+  std::vector<uint64_t> all;
+  const std::vector<uint64_t>* dirty = s.dirty;
+  if (!dirty) {
+    all.resize(nchunks);
+    for (uint64_t i = 0; i < nchunks; ++i) all[i] = i;
+    dirty = &all;
+  }
+  const bool compress = store_.options().compress;
+  const int level = store_.options().zstd_level;
+
+  std::vector<Digest> digests(kBatch);
+  std::vector<uint8_t> fresh(kBatch);  // 1: must be written
+  std::vector<std::vector<uint8_t>> packed(kBatch);
+  for (size_t b = 0; b < dirty->size(); b += kBatch) {
+    size_t n = std::min(kBatch, dirty->size() - b);
+    auto span_of = [&](size_t j) {
+      uint64_t i = (*dirty)[b + j];
+      uint64_t off = i * cs;
+      return std::span<const uint8_t>(s.data + off, std::min(cs, len - off));
+    };
+    pool_.parallel_for(n, [&](size_t lo, size_t hi) {
+      for (size_t j = lo; j < hi; ++j) {
+        auto data = span_of(j);
+        digests[j] = is_all_zero(data.data(), data.size()) ? Digest{} : sha256(data);
+      }
+    });
+    size_t to_write = 0;
+    for (size_t j = 0; j < n; ++j) {
+      uint64_t i = (*dirty)[b + j];
+      const Digest& d = digests[j];
+      fresh[j] = 0;
+      ++st.chunks_dirty;
+      if (d.is_zero()) {
+        ++st.chunks_zero;
+      } else if (objects_->contains(d) || pending_.count(d)) {
+        ++st.chunks_deduplicated;
+      } else {
+        fresh[j] = 1;
+        pending_.insert(d);  // a duplicate later in this batch dedups against it
+        ++to_write;
+      }
+      tree.set_chunk(i, d);
+    }
+    if (to_write == 0) continue;
+    if (compress) {
+      pool_.parallel_for(n, [&](size_t lo, size_t hi) {
+        for (size_t j = lo; j < hi; ++j) {
+          packed[j].clear();
+          if (fresh[j] && !zstd_compress(span_of(j), level, packed[j])) packed[j].clear();
+        }
+      });
+    }
+    for (size_t j = 0; j < n; ++j) {
+      if (!fresh[j]) continue;
+      pending_.erase(digests[j]);
+      CKPT_RETURN_IF_ERROR(store_object(format::kObjectChunk, digests[j], span_of(j),
+                                        compress ? &packed[j] : nullptr));
+      ++st.chunks_written;
+    }
+  }
+  return tree.rebuild([&](const Digest& d, std::span<const uint8_t> bytes) -> Status {
+    if (objects_->contains(d) || pending_.count(d)) return {};
+    ++st.nodes_written;
+    return store_object(format::kObjectNode, d, bytes, nullptr);
+  });
+}
+
+Result<Manifest> CheckpointWriter::write(Manifest m, std::vector<StreamSource>& streams) {
+  CKPT_ASSIGN_OR_RETURN(objects_, store_.objects());
+  const uint64_t t0 = monotonic_ns();
+  m.stats = CheckpointStats{};
+  stats_ = &m.stats;
+  for (auto& s : streams) s.tree->clear_journal();
+
+  Status st;
+  for (auto& s : streams) {
+    st = write_stream(s, m.stats).with_context("stream '" + s.info.name + "'");
+    if (!st.ok()) break;
+    ManifestStream ms;
+    ms.info = s.info;
+    ms.info.chunks = s.tree->chunks();
+    ms.info.zero_chunks = s.tree->zero_chunks();
+    ms.root = s.tree->root();
+    ms.info.root = ms.root.hex();
+    ms.depth = s.tree->depth();
+    m.streams.push_back(std::move(ms));
+  }
+  if (st.ok()) st = commit_pack();
+  if (st.ok()) {
+    m.stats.persist_ms = double(monotonic_ns() - t0) / 1e6;
+    st = store_.commit_manifest(m);
+  }
+  if (!st.ok()) {
+    if (pack_) pack_->abort();
+    pack_.reset();
+    pending_.clear();
+    for (auto& s : streams) s.tree->rollback();
+    return st.with_context("checkpoint seq " + std::to_string(m.seq) + " in store " +
+                           store_.layout().root + " was not committed (earlier checkpoints "
+                           "are intact)");
+  }
+  for (auto& s : streams) s.tree->clear_journal();
+  return m;
+}
+
+}  // namespace ckpt

@@ -1,0 +1,26 @@
+// Where each kind of file lives inside a store directory (docs/format.md, "Layout").
+#pragma once
+
+#include <string>
+
+namespace ckpt {
+
+struct StoreLayout {
+  std::string root;
+
+  std::string header() const { return root + "/store.ckpt"; }
+  std::string lock() const { return root + "/lock"; }
+  std::string readers_lock() const { return root + "/readers.lock"; }
+  std::string packs_dir() const { return root + "/packs"; }
+  std::string manifests_dir() const { return root + "/manifests"; }
+  std::string refs_dir() const { return root + "/refs"; }
+  std::string tmp_dir() const { return root + "/tmp"; }
+  std::string pack(const std::string& id) const { return packs_dir() + "/" + id + ".pack"; }
+  std::string index(const std::string& id) const { return packs_dir() + "/" + id + ".idx"; }
+  std::string manifest(const std::string& id) const {
+    return manifests_dir() + "/" + id + ".mf";
+  }
+  std::string ref(const std::string& name) const { return refs_dir() + "/" + name; }
+};
+
+}  // namespace ckpt

@@ -1,0 +1,50 @@
+#include "store/lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include "util/fs.h"
+
+namespace ckpt {
+
+static std::string program_name() {
+  std::ifstream f("/proc/self/comm");
+  std::string s;
+  std::getline(f, s);
+  return s;
+}
+
+Result<FileLock> FileLock::acquire(const std::string& path, Mode mode,
+                                   const std::string& purpose) {
+  CKPT_ASSIGN_OR_RETURN(UniqueFd fd, open_file(path, O_RDWR | O_CREAT));
+  int op = (mode == Mode::kShared ? LOCK_SH : LOCK_EX) | LOCK_NB;
+  while (::flock(fd.get(), op) != 0) {
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK) return Status::from_errno(errno, "lock " + path);
+    std::string holder;
+    if (auto data = read_file(path); data.ok() && !data->empty())
+      holder = " (held by " + std::string(data->begin(), data->end()) + ")";
+    while (!holder.empty() && (holder.back() == '\n')) holder.pop_back();
+    return Status(Code::kBusy, "cannot " + purpose + ": " + path + " is locked" + holder +
+                                   "; only one writer may use a store at a time, wait for it "
+                                   "to finish or stop it");
+  }
+  if (mode == Mode::kExclusive) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    std::ostringstream who;
+    who << "pid " << ::getpid() << " on " << host << ": " << program_name() << "\n";
+    std::string s = who.str();
+    if (::ftruncate(fd.get(), 0) == 0) (void)::pwrite(fd.get(), s.data(), s.size(), 0);
+  }
+  FileLock lock;
+  lock.fd_ = std::move(fd);
+  return lock;
+}
+
+}  // namespace ckpt

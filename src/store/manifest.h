@@ -1,0 +1,52 @@
+// A checkpoint's manifest: identity, lineage, labels, attributes, and per stream the
+// root of its chunk tree. Its size grows with the number of streams, not their size.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <ckpt/status.h>
+#include <ckpt/types.h>
+
+#include "util/digest.h"
+
+namespace ckpt {
+
+using CheckpointKey = std::array<uint8_t, 16>;
+
+struct ManifestStream {
+  StreamInfo info;   // info.root mirrors `root` in hex
+  Digest root;
+  uint32_t depth = 0;
+};
+
+struct Manifest {
+  CheckpointKey id{};
+  CheckpointKey parent{};  // all zero: none
+  uint64_t seq = 0;
+  uint32_t flags = 0;
+  int64_t created_unix_ns = 0;
+  uint32_t chunk_size = 0;
+  uint32_t fanout = 0;
+  std::array<uint8_t, 16> store_uuid{};
+  std::vector<std::string> labels;
+  std::vector<std::pair<std::string, std::string>> attrs;
+  std::vector<ManifestStream> streams;
+  CheckpointStats stats;
+
+  std::string id_hex() const;
+  CheckpointInfo info() const;
+};
+
+std::vector<uint8_t> encode_manifest(const Manifest& m);
+// `where` names the file in errors. Checks magic, version, flags, SHA-256 trailer and
+// every length; never reads out of bounds.
+Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::string& where);
+
+std::string key_hex(const CheckpointKey& k);
+bool parse_key(const std::string& hex, CheckpointKey& out);
+
+}  // namespace ckpt

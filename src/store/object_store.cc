@@ -1,0 +1,191 @@
+#include "store/object_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "store/compress.h"
+#include "store/format.h"
+#include "util/fs.h"
+
+namespace ckpt {
+
+namespace {
+constexpr uint32_t kNodeLimit = format::kNodeHeaderSize + format::kMaxFanout * 32;
+}
+
+const char* object_type_name(uint8_t type) {
+  return type == format::kObjectNode ? "tree node" : "chunk";
+}
+
+ObjectStore::ObjectStore(StoreLayout layout, uint32_t chunk_size)
+    : layout_(std::move(layout)), chunk_size_(chunk_size) {}
+
+static bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Status ObjectStore::load(std::vector<Problem>* notes) {
+  CKPT_ASSIGN_OR_RETURN(auto names, list_dir(layout_.packs_dir()));
+  std::sort(names.begin(), names.end());
+  uint32_t limit = std::max(chunk_size_, kNodeLimit);
+  for (const auto& name : names) {
+    if (!ends_with(name, ".idx")) continue;
+    std::string hex = name.substr(0, name.size() - 4);
+    PackFile pack;
+    if (!parse_pack_id(hex, pack.id)) continue;  // not ours; ignore
+    pack.hex = hex;
+    pack.path = layout_.pack(hex);
+    pack.index_path = layout_.index(hex);
+    auto fd = open_file(pack.path, O_RDONLY);
+    if (!fd.ok()) {
+      if (notes)
+        notes->push_back({"pack " + hex, pack.path, 0,
+                          "pack file is missing but its index exists: every object it held "
+                          "is lost; restore the file from a replica or backup",
+                          {}});
+      continue;
+    }
+    pack.fd = std::move(fd).value();
+    struct stat st;
+    if (::fstat(pack.fd.get(), &st) == 0) pack.size = static_cast<uint64_t>(st.st_size);
+
+    std::vector<IndexEntry> entries;
+    auto data = read_file(pack.index_path);
+    Result<std::vector<IndexEntry>> decoded =
+        data.ok() ? decode_index(*data, pack.id, limit, pack.index_path)
+                  : Result<std::vector<IndexEntry>>(data.status());
+    if (decoded.ok()) {
+      entries = std::move(decoded).value();
+    } else {
+      // The index is only a cache of the pack's own record headers: rebuild it.
+      std::string stopped;
+      auto scanned = scan_pack(pack, &stopped);
+      if (!scanned.ok()) return scanned.status();
+      entries = std::move(scanned).value();
+      if (notes)
+        notes->push_back({"pack index " + hex, pack.index_path, 0,
+                          decoded.status().message() + "; rebuilt in memory from the pack (" +
+                              std::to_string(entries.size()) + " objects" +
+                              (stopped.empty() ? "" : ", scan stopped: " + stopped) +
+                              "); run `ckpt gc` to rewrite it",
+                          {}});
+    }
+    add_pack(std::move(pack), entries);
+  }
+  return {};
+}
+
+void ObjectStore::add_pack(PackFile pack, const std::vector<IndexEntry>& entries) {
+  uint32_t pos = static_cast<uint32_t>(packs_.size());
+  pack.objects = entries.size();
+  for (const auto& e : entries) {
+    // The first copy wins; gc may briefly leave two copies (old pack and repack).
+    index_.try_emplace(e.id, ObjectLocation{e.offset, pos, e.raw_len, e.stored_len, e.type, e.codec});
+  }
+  packs_.push_back(std::move(pack));
+}
+
+const ObjectLocation* ObjectStore::find(const Digest& id) const {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &it->second;
+}
+
+std::string ObjectStore::describe(const Digest& id) const {
+  const ObjectLocation* loc = find(id);
+  if (!loc) return "object " + id.short_hex();
+  const PackFile& p = packs_[loc->pack];
+  return std::string(object_type_name(loc->type)) + " " + id.short_hex() + " (pack " + p.hex +
+         " offset " + std::to_string(loc->offset) + ")";
+}
+
+Status ObjectStore::read_located(const Digest& id, const ObjectLocation& loc, uint8_t* dst,
+                                 std::vector<uint8_t>& scratch) const {
+  const PackFile& pack = packs_[loc.pack];
+  std::string where = std::string(object_type_name(loc.type)) + " " + id.short_hex() + " in " +
+                      pack.path + " at offset " + std::to_string(loc.offset);
+  uint8_t hdr_bytes[format::kRecordHeaderSize];
+  CKPT_RETURN_IF_ERROR(pread_all(pack.fd.get(), hdr_bytes, sizeof hdr_bytes, loc.offset, pack.path)
+                           .with_context(where));
+  RecordHeader hdr;
+  uint32_t limit = std::max(chunk_size_, kNodeLimit);
+  CKPT_RETURN_IF_ERROR(decode_record_header(hdr_bytes, limit, hdr, where));
+  if (!(hdr.id == id) || hdr.raw_len != loc.raw_len || hdr.stored_len != loc.stored_len ||
+      hdr.codec != loc.codec || hdr.type != loc.type)
+    return Status(Code::kCorruption, where + ": record header does not match the pack index");
+  uint64_t data_off = loc.offset + format::kRecordHeaderSize;
+  if (hdr.codec == format::kCodecNone) {
+    CKPT_RETURN_IF_ERROR(pread_all(pack.fd.get(), dst, hdr.raw_len, data_off, pack.path)
+                             .with_context(where));
+  } else {
+    scratch.resize(hdr.stored_len);
+    CKPT_RETURN_IF_ERROR(
+        pread_all(pack.fd.get(), scratch.data(), hdr.stored_len, data_off, pack.path)
+            .with_context(where));
+    CKPT_RETURN_IF_ERROR(zstd_decompress(scratch, dst, hdr.raw_len, where));
+  }
+  if (!(sha256(dst, hdr.raw_len) == id))
+    return Status(Code::kCorruption,
+                  where + ": SHA-256 mismatch, the stored data is damaged; run `ckpt verify` "
+                          "to list the checkpoints that depend on it");
+  return {};
+}
+
+Status ObjectStore::read(const Digest& id, uint8_t type, std::vector<uint8_t>& out) const {
+  const ObjectLocation* loc = find(id);
+  if (!loc || loc->type != type)
+    return Status(Code::kCorruption, std::string(object_type_name(type)) + " " + id.short_hex() +
+                                         " is missing from the store (no pack holds it)");
+  out.resize(loc->raw_len);
+  std::vector<uint8_t> scratch;
+  return read_located(id, *loc, out.data(), scratch);
+}
+
+Status ObjectStore::read_into(const Digest& id, uint8_t type, uint8_t* dst, size_t len) const {
+  const ObjectLocation* loc = find(id);
+  if (!loc || loc->type != type)
+    return Status(Code::kCorruption, std::string(object_type_name(type)) + " " + id.short_hex() +
+                                         " is missing from the store (no pack holds it)");
+  if (loc->raw_len != len)
+    return Status(Code::kCorruption, describe(id) + ": holds " + std::to_string(loc->raw_len) +
+                                         " bytes where " + std::to_string(len) + " were expected");
+  thread_local std::vector<uint8_t> scratch;
+  return read_located(id, *loc, dst, scratch);
+}
+
+Status ObjectStore::verify_entry(uint32_t pack_pos, const IndexEntry& e,
+                                 std::vector<uint8_t>& scratch) const {
+  ObjectLocation loc{e.offset, pack_pos, e.raw_len, e.stored_len, e.type, e.codec};
+  std::vector<uint8_t> out(e.raw_len);
+  return read_located(e.id, loc, out.data(), scratch);
+}
+
+Result<std::vector<IndexEntry>> ObjectStore::scan_pack(const PackFile& pack,
+                                                       std::string* stopped_at) const {
+  uint8_t head[format::kPackHeaderSize];
+  CKPT_RETURN_IF_ERROR(pread_all(pack.fd.get(), head, sizeof head, 0, pack.path));
+  CKPT_RETURN_IF_ERROR(decode_pack_header(head, pack.id, pack.path));
+  std::vector<IndexEntry> entries;
+  uint64_t off = format::kPackHeaderSize;
+  uint32_t limit = std::max(chunk_size_, kNodeLimit);
+  while (off + format::kRecordHeaderSize <= pack.size) {
+    uint8_t hb[format::kRecordHeaderSize];
+    RecordHeader h;
+    std::string where = "pack " + pack.path + " offset " + std::to_string(off);
+    Status st = pread_all(pack.fd.get(), hb, sizeof hb, off, pack.path);
+    if (st.ok()) st = decode_record_header(hb, limit, h, where);
+    if (!st.ok() || off + format::kRecordHeaderSize + h.stored_len > pack.size) {
+      if (stopped_at) *stopped_at = st.ok() ? where + ": record runs past end of file" : st.message();
+      break;
+    }
+    entries.push_back({h.id, off, h.raw_len, h.stored_len, h.type, h.codec});
+    off += format::kRecordHeaderSize + h.stored_len;
+  }
+  if (stopped_at && stopped_at->empty() && off != pack.size)
+    *stopped_at = "pack " + pack.path + ": " + std::to_string(pack.size - off) +
+                  " trailing bytes after the last whole record";
+  return entries;
+}
+
+}  // namespace ckpt

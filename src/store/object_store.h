@@ -1,0 +1,85 @@
+// The read side of the content-addressed object store: an in-memory index from object
+// id (SHA-256 of its raw bytes) to its place in a pack, built from the packs' .idx files,
+// and verified reads. Every read re-hashes what it returns; damaged data never leaves here.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <ckpt/status.h>
+#include <ckpt/store.h>
+
+#include "store/layout.h"
+#include "store/pack_format.h"
+#include "util/digest.h"
+#include "util/unique_fd.h"
+
+namespace ckpt {
+
+struct ObjectLocation {
+  uint64_t offset = 0;
+  uint32_t pack = 0;  // position in ObjectStore::packs()
+  uint32_t raw_len = 0;
+  uint32_t stored_len = 0;
+  uint8_t type = 0;
+  uint8_t codec = 0;
+};
+
+struct PackFile {
+  PackId id{};
+  std::string hex;
+  std::string path;
+  std::string index_path;
+  uint64_t size = 0;
+  uint64_t objects = 0;
+  UniqueFd fd;
+};
+
+class ObjectStore {
+ public:
+  ObjectStore(StoreLayout layout, uint32_t chunk_size);
+
+  // Loads every committed pack (one with an .idx). A damaged .idx is rebuilt in memory by
+  // scanning its pack; each such repair is reported in `notes`.
+  Status load(std::vector<Problem>* notes);
+
+  const ObjectLocation* find(const Digest& id) const;
+  bool contains(const Digest& id) const { return find(id) != nullptr; }
+
+  // Reads object `id` into `out` (resized to its raw length), decompressing and
+  // verifying its SHA-256. `type` is the expected object type.
+  Status read(const Digest& id, uint8_t type, std::vector<uint8_t>& out) const;
+  // Same into caller memory of exactly `len` bytes (len must equal the raw length).
+  Status read_into(const Digest& id, uint8_t type, uint8_t* dst, size_t len) const;
+
+  // Registers a pack the writer just committed.
+  void add_pack(PackFile pack, const std::vector<IndexEntry>& entries);
+
+  // Reads records one by one from the start of a pack (used to rebuild a lost index).
+  Result<std::vector<IndexEntry>> scan_pack(const PackFile& pack, std::string* stopped_at) const;
+  // Reads and re-hashes one object of a pack as the index describes it.
+  Status verify_entry(uint32_t pack_pos, const IndexEntry& e, std::vector<uint8_t>& scratch) const;
+
+  const std::vector<PackFile>& packs() const { return packs_; }
+  size_t object_count() const { return index_.size(); }
+  uint32_t chunk_size() const { return chunk_size_; }
+  const StoreLayout& layout() const { return layout_; }
+  std::string describe(const Digest& id) const;
+
+ private:
+  Status read_located(const Digest& id, const ObjectLocation& loc, uint8_t* dst,
+                      std::vector<uint8_t>& scratch) const;
+
+  StoreLayout layout_;
+  uint32_t chunk_size_;
+  std::vector<PackFile> packs_;
+  std::unordered_map<Digest, ObjectLocation, DigestHash> index_;
+};
+
+const char* object_type_name(uint8_t type);
+
+}  // namespace ckpt

@@ -1,0 +1,228 @@
+#include "store/store_impl.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <ckpt/version.h>
+
+#include "store/format.h"
+#include "store/refs.h"
+#include "util/fs.h"
+#include "util/hex.h"
+
+namespace ckpt {
+
+std::string checkpoint_name(const Manifest& m) {
+  return "checkpoint " + m.id_hex().substr(0, 12) + " (seq " + std::to_string(m.seq) + ")";
+}
+
+StoreImpl::StoreImpl(StoreLayout layout, StoreHeader header, StoreOptions options)
+    : layout_(std::move(layout)), header_(header), options_(options) {}
+
+std::string StoreImpl::uuid_hex() const { return to_hex(header_.uuid.data(), 16); }
+
+Status StoreImpl::create(const StoreLayout& layout, const StoreOptions& options) {
+  uint32_t cs = options.chunk_size;
+  if (cs < format::kMinChunkSize || cs > format::kMaxChunkSize || (cs & (cs - 1)) != 0)
+    return Status(Code::kInvalidArgument, "chunk size " + std::to_string(cs) +
+                                              " must be a power of two between 4096 and 16 MiB");
+  CKPT_RETURN_IF_ERROR(make_dir(layout.root));
+  auto entries = list_dir(layout.root);
+  if (!entries.ok()) return entries.status();
+  for (const auto& e : *entries) {
+    if (e != "lock" && e != "readers.lock" && e != "packs" && e != "manifests" &&
+        e != "refs" && e != "tmp")
+      return Status(Code::kFailedPrecondition,
+                    layout.root + " is not a ckpt store (no store.ckpt) and not empty (it "
+                                  "holds '" + e + "'); choose an empty or new directory");
+  }
+  for (const auto& d : {layout.packs_dir(), layout.manifests_dir(), layout.refs_dir(),
+                        layout.tmp_dir()})
+    CKPT_RETURN_IF_ERROR(make_dir(d));
+  StoreHeader h;
+  h.version = kFormatVersion;
+  random_bytes(h.uuid.data(), h.uuid.size());
+  h.chunk_size = cs;
+  h.fanout = format::kDefaultFanout;
+  h.created_unix_ns = now_unix_ns();
+  // The header goes last: a directory without it is not yet a store.
+  CKPT_RETURN_IF_ERROR(atomic_write_file(layout.header(), encode_store_header(h), layout.tmp_dir()));
+  return fsync_dir(dirname_of(layout.root));
+}
+
+Result<std::unique_ptr<StoreImpl>> StoreImpl::open(const std::string& path,
+                                                   const StoreOptions& options) {
+  if (path.empty())
+    return Status(Code::kInvalidArgument,
+                  "no store given: pass --store DIR or set CKPT_STORE");
+  StoreLayout layout{path};
+  while (layout.root.size() > 1 && layout.root.back() == '/') layout.root.pop_back();
+  if (!path_exists(layout.header())) {
+    if (!options.create_if_missing) {
+      if (!path_exists(layout.root))
+        return Status(Code::kNotFound, "store " + layout.root + " does not exist");
+      return Status(Code::kNotFound, layout.root + " is not a ckpt store (no store.ckpt); "
+                                                   "create one with `ckpt init " +
+                                                   layout.root + "`");
+    }
+    CKPT_RETURN_IF_ERROR(create(layout, options).with_context("create store " + layout.root));
+  }
+  CKPT_ASSIGN_OR_RETURN(auto bytes, read_file(layout.header()));
+  CKPT_ASSIGN_OR_RETURN(StoreHeader header, decode_store_header(bytes, layout.header()));
+  for (const auto& d : {layout.packs_dir(), layout.manifests_dir(), layout.refs_dir(),
+                        layout.tmp_dir()})
+    if (!path_exists(d))
+      return Status(Code::kCorruption, "store " + layout.root + " is missing its directory " + d);
+  return std::unique_ptr<StoreImpl>(new StoreImpl(std::move(layout), header, options));
+}
+
+Result<ObjectStore*> StoreImpl::objects() {
+  if (!objects_) {
+    auto os = std::make_unique<ObjectStore>(layout_, header_.chunk_size);
+    CKPT_RETURN_IF_ERROR(os->load(&notes_));
+    objects_ = std::move(os);
+  }
+  return objects_.get();
+}
+
+Result<std::vector<Manifest>> StoreImpl::manifests(std::vector<Problem>* damaged) {
+  CKPT_ASSIGN_OR_RETURN(auto names, list_dir(layout_.manifests_dir()));
+  std::vector<Manifest> out;
+  for (const auto& name : names) {
+    if (name.size() != 35 || name.substr(32) != ".mf") continue;
+    std::string id = name.substr(0, 32);
+    auto m = manifest(id);
+    if (m.ok()) {
+      out.push_back(std::move(m).value());
+    } else if (damaged) {
+      damaged->push_back({"manifest " + id, layout_.manifest(id), 0, m.status().message(), {id}});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Manifest& a, const Manifest& b) {
+    return a.seq != b.seq ? a.seq < b.seq : a.created_unix_ns < b.created_unix_ns;
+  });
+  return out;
+}
+
+Result<Manifest> StoreImpl::manifest(const std::string& id_hex) {
+  std::string path = layout_.manifest(id_hex);
+  CKPT_ASSIGN_OR_RETURN(auto bytes, read_file(path));
+  CKPT_ASSIGN_OR_RETURN(Manifest m, decode_manifest(bytes, path));
+  if (m.id_hex() != id_hex)
+    return Status(Code::kCorruption, "manifest " + path + " holds checkpoint " + m.id_hex() +
+                                         ", not the one its name says");
+  if (m.store_uuid != header_.uuid)
+    return Status(Code::kCorruption, "manifest " + path + " belongs to another store (uuid " +
+                                         to_hex(m.store_uuid.data(), 16) + ", this store is " +
+                                         uuid_hex() + ")");
+  if (m.chunk_size != header_.chunk_size || m.fanout != header_.fanout)
+    return Status(Code::kCorruption, "manifest " + path + " disagrees with the store's chunk size");
+  return m;
+}
+
+Result<std::string> StoreImpl::resolve(std::string_view ref_in) {
+  std::string ref(ref_in);
+  if (ref.empty()) ref = "latest";
+  if (ref == "latest") {
+    std::vector<Problem> damaged;
+    CKPT_ASSIGN_OR_RETURN(auto all, manifests(&damaged));
+    if (all.empty()) {
+      if (!damaged.empty())
+        return Status(Code::kCorruption, "no readable checkpoint in store " + layout_.root +
+                                             ": " + damaged[0].message);
+      return Status(Code::kNotFound, "store " + layout_.root + " has no checkpoints yet");
+    }
+    return all.back().id_hex();
+  }
+  std::string lower = ref;
+  std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+  if (lower.size() < 4 || lower.size() > 32 || !is_hex(lower))
+    return Status(Code::kInvalidArgument, "'" + ref + "' is not a checkpoint id: use 'latest', "
+                                          "a full id or a prefix of at least 4 hex digits");
+  CKPT_ASSIGN_OR_RETURN(auto names, list_dir(layout_.manifests_dir()));
+  std::vector<std::string> hits;
+  for (const auto& n : names)
+    if (n.size() == 35 && n.substr(32) == ".mf" && n.compare(0, lower.size(), lower) == 0)
+      hits.push_back(n.substr(0, 32));
+  if (hits.empty())
+    return Status(Code::kNotFound, "no checkpoint '" + ref + "' in store " + layout_.root +
+                                       " (`ckpt ls` lists them)");
+  if (hits.size() > 1)
+    return Status(Code::kInvalidArgument, "checkpoint id prefix '" + ref + "' is ambiguous (" +
+                                              std::to_string(hits.size()) +
+                                              " matches); give more digits");
+  return hits[0];
+}
+
+Result<uint64_t> StoreImpl::max_seq() {
+  uint64_t seq = 0;
+  CKPT_ASSIGN_OR_RETURN(auto all, manifests(nullptr));
+  if (!all.empty()) seq = all.back().seq;
+  // A damaged newest manifest must not let its seq be reused: refs/latest remembers it.
+  if (auto bytes = read_file(layout_.ref("latest")); bytes.ok())
+    if (auto r = decode_ref(*bytes, layout_.ref("latest")); r.ok()) seq = std::max(seq, r->seq);
+  return seq;
+}
+
+Status StoreImpl::lock_writer(const std::string& purpose) {
+  if (writer_lock_.held()) return {};
+  CKPT_ASSIGN_OR_RETURN(writer_lock_,
+                        FileLock::acquire(layout_.lock(), FileLock::Mode::kExclusive, purpose));
+  return {};
+}
+
+Result<FileLock> StoreImpl::lock_readers(FileLock::Mode mode, const std::string& purpose) {
+  return FileLock::acquire(layout_.readers_lock(), mode, purpose);
+}
+
+Status StoreImpl::commit_manifest(const Manifest& m) {
+  CKPT_RETURN_IF_ERROR(atomic_write_file(layout_.manifest(m.id_hex()), encode_manifest(m),
+                                         layout_.tmp_dir()));
+  Ref ref{m.id, m.seq};
+  return atomic_write_file(layout_.ref("latest"), encode_ref(ref), layout_.tmp_dir())
+      .with_context("checkpoint " + m.id_hex() + " is committed, but updating refs/latest failed");
+}
+
+Status StoreImpl::read_tree_of(const ManifestStream& s, std::vector<std::vector<Digest>>& levels,
+                               const std::function<void(const Digest&)>& on_node) {
+  CKPT_ASSIGN_OR_RETURN(ObjectStore * os, objects());
+  std::vector<uint8_t> buf;
+  TreeReadFns fns;
+  fns.node = [&](const Digest& d, uint8_t& level, std::vector<Digest>& entries) -> Status {
+    if (on_node) on_node(d);
+    CKPT_RETURN_IF_ERROR(os->read(d, format::kObjectNode, buf));
+    return decode_node(buf, header_.fanout, level, entries, os->describe(d));
+  };
+  return read_tree(s.root, s.depth, s.info.chunks, header_.fanout, fns, &levels)
+      .with_context("stream '" + s.info.name + "'");
+}
+
+Status StoreImpl::read_stream_into(const Manifest& m, const ManifestStream& s, uint8_t* dst,
+                                   bool dst_zeroed, std::vector<std::vector<Digest>>* levels) {
+  CKPT_ASSIGN_OR_RETURN(ObjectStore * os, objects());
+  const uint64_t cs = header_.chunk_size;
+  const uint64_t len = s.info.length;
+  std::vector<uint8_t> buf;
+  TreeReadFns fns;
+  fns.node = [&](const Digest& d, uint8_t& level, std::vector<Digest>& entries) -> Status {
+    CKPT_RETURN_IF_ERROR(os->read(d, format::kObjectNode, buf));
+    return decode_node(buf, header_.fanout, level, entries, os->describe(d));
+  };
+  fns.chunk = [&](uint64_t i, const Digest& d) -> Status {
+    uint64_t off = i * cs;
+    size_t n = static_cast<size_t>(std::min(cs, len - off));
+    if (d.is_zero()) {
+      if (!dst_zeroed) std::memset(dst + off, 0, n);
+      return {};
+    }
+    return os->read_into(d, format::kObjectChunk, dst + off, n)
+        .with_context("chunk " + std::to_string(i) + " (offset " + std::to_string(off) + ")");
+  };
+  std::vector<std::vector<Digest>> local;
+  return read_tree(s.root, s.depth, s.info.chunks, header_.fanout, fns, levels ? levels : &local)
+      .with_context(checkpoint_name(m) + " stream '" + s.info.name + "'");
+}
+
+}  // namespace ckpt

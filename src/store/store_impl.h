@@ -1,0 +1,79 @@
+// StoreImpl: one open store directory. Owns the header, the object index (loaded on
+// first use), manifest access and the writer lock. Store (public) and Checkpointer
+// are thin layers over it; verify/diff/prune/gc live in their own files.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <ckpt/store.h>
+
+#include "store/layout.h"
+#include "store/lock.h"
+#include "store/manifest.h"
+#include "store/object_store.h"
+#include "store/store_header.h"
+#include "store/tree.h"
+
+namespace ckpt {
+
+class StoreImpl {
+ public:
+  static Result<std::unique_ptr<StoreImpl>> open(const std::string& path,
+                                                 const StoreOptions& options);
+
+  const StoreLayout& layout() const { return layout_; }
+  const StoreHeader& header() const { return header_; }
+  const StoreOptions& options() const { return options_; }
+  std::string uuid_hex() const;
+
+  // Loads pack indexes on first call. Notes about repaired indexes accumulate in notes().
+  Result<ObjectStore*> objects();
+  const std::vector<Problem>& notes() const { return notes_; }
+  // Forgets the loaded index (after gc changed the packs).
+  void reload_objects() { objects_.reset(); notes_.clear(); }
+
+  // All readable manifests sorted by seq; unreadable ones are reported in `damaged`.
+  Result<std::vector<Manifest>> manifests(std::vector<Problem>* damaged = nullptr);
+  Result<Manifest> manifest(const std::string& id_hex);
+  // "latest" | full id | unique prefix (>= 4 hex digits) -> full id.
+  Result<std::string> resolve(std::string_view ref);
+  // Highest seq of any manifest file (damaged ones included, read from refs), 0 if none.
+  Result<uint64_t> max_seq();
+
+  Status lock_writer(const std::string& purpose);
+  bool writer_locked() const { return writer_lock_.held(); }
+  Result<FileLock> lock_readers(FileLock::Mode mode, const std::string& purpose);
+
+  // Writes manifests/<id>.mf atomically, then refs/latest. The manifest rename is
+  // the commit point of a checkpoint.
+  Status commit_manifest(const Manifest& m);
+
+  // Reads stream `s` of `m` into dst (s.info.length bytes), verifying every object.
+  // dst_zeroed: dst is known to be zero, so zero chunks need no write.
+  // levels (optional) receives the tree for StreamTree::assign.
+  Status read_stream_into(const Manifest& m, const ManifestStream& s, uint8_t* dst,
+                          bool dst_zeroed, std::vector<std::vector<Digest>>* levels);
+  // Reads only the tree (no chunk data), e.g. for diff and gc.
+  Status read_tree_of(const ManifestStream& s, std::vector<std::vector<Digest>>& levels,
+                      const std::function<void(const Digest&)>& on_node = nullptr);
+
+ private:
+  StoreImpl(StoreLayout layout, StoreHeader header, StoreOptions options);
+  static Status create(const StoreLayout& layout, const StoreOptions& options);
+
+  StoreLayout layout_;
+  StoreHeader header_;
+  StoreOptions options_;
+  std::unique_ptr<ObjectStore> objects_;
+  std::vector<Problem> notes_;
+  FileLock writer_lock_;
+};
+
+// Human-readable "checkpoint <short id> (seq N)".
+std::string checkpoint_name(const Manifest& m);
+
+}  // namespace ckpt
