@@ -1,0 +1,30 @@
+// Small helpers shared by the tests.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ckpt::test {
+
+// A fresh directory under $TMPDIR (or /var/tmp), removed by the destructor.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string sub(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+void fill_random(uint8_t* p, size_t n, uint64_t seed);
+std::vector<uint8_t> read_all(const std::string& path);
+void write_all_file(const std::string& path, const std::vector<uint8_t>& data);
+void flip_byte(const std::string& path, uint64_t offset);
+std::vector<std::string> files_in(const std::string& dir, const std::string& suffix);
+// Runs argv, returns exit status (or 128+signal) and captured stdout.
+int run(const std::vector<std::string>& argv, std::string* out = nullptr);
+
+}  // namespace ckpt::test
