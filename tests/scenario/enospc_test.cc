@@ -1,0 +1,61 @@
+// A full disk during a checkpoint: the checkpoint fails with kNoSpace naming the path,
+// leaves no temp files, and the previous checkpoint stays intact and restorable.
+// Needs root to mount a small tmpfs; skipped otherwise.
+#include <ckpt/checkpointer.h>
+
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "test_util.h"
+
+namespace ckpt {
+namespace {
+
+TEST(EnospcTest, FullDiskKeepsLastCheckpoint) {
+  test::TempDir dir;
+  if (::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=6m,mode=0700") != 0)
+    GTEST_SKIP() << "cannot mount tmpfs (not root?)";
+  struct Unmount {
+    std::string p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{dir.path()};
+
+  std::string store = dir.sub("s");
+  std::vector<uint8_t> mem(4u << 20);
+  test::fill_random(mem.data(), mem.size(), 1);
+  auto cp = Checkpointer::open({.store = store, .store_options = {.create_if_missing = true, .compress = false}}).value();
+  ASSERT_TRUE(cp->protect("m", mem.data(), mem.size()).ok());
+  std::string first = cp->checkpoint().value();
+  std::vector<uint8_t> committed = mem;
+
+  test::fill_random(mem.data(), mem.size(), 2);  // another 4 MiB does not fit
+  auto second = cp->checkpoint();
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kNoSpace) << second.status().to_string();
+  EXPECT_NE(second.status().message().find(store), std::string::npos);
+  EXPECT_NE(second.status().message().find("not committed"), std::string::npos);
+  EXPECT_TRUE(test::files_in(store + "/tmp", "").empty());
+
+  auto v = cp->store().verify();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok());
+  EXPECT_EQ(cp->store().resolve("latest").value(), first);
+
+  // Space comes back (a smaller change fits): checkpointing works again.
+  mem = committed;
+  mem[0] ^= 1;
+  auto third = cp->checkpoint();
+  ASSERT_TRUE(third.ok()) << third.status().to_string();
+  cp.reset();
+  std::vector<uint8_t> out(mem.size());
+  auto cp2 = Checkpointer::open({.store = store}).value();
+  ASSERT_TRUE(cp2->protect("m", out.data(), out.size()).ok());
+  ASSERT_TRUE(cp2->restore(first).ok());
+  EXPECT_EQ(out, committed);
+  ASSERT_TRUE(cp2->restore("latest").ok());
+  EXPECT_EQ(out, mem);
+}
+
+}  // namespace
+}  // namespace ckpt
