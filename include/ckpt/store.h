@@ -113,8 +113,9 @@ class Store {
   StoreSummary summary() const;
   const std::string& path() const;
 
-  // Checkpoints, oldest first.
-  Result<std::vector<CheckpointInfo>> list();
+  // Checkpoints, oldest first. Manifests that cannot be read are left out and, if
+  // `damaged` is given, described there.
+  Result<std::vector<CheckpointInfo>> list(std::vector<Problem>* damaged = nullptr);
   // "latest", a full id or a unique prefix of at least 4 hex digits.
   Result<std::string> resolve(std::string_view ref);
   Result<CheckpointInfo> get(std::string_view ref);

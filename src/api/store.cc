@@ -39,8 +39,8 @@ StoreSummary Store::summary() const {
   return s;
 }
 
-Result<std::vector<CheckpointInfo>> Store::list() {
-  CKPT_ASSIGN_OR_RETURN(auto ms, impl_->manifests(nullptr));
+Result<std::vector<CheckpointInfo>> Store::list(std::vector<Problem>* damaged) {
+  CKPT_ASSIGN_OR_RETURN(auto ms, impl_->manifests(damaged));
   std::vector<CheckpointInfo> out;
   out.reserve(ms.size());
   for (const auto& m : ms) out.push_back(m.info());
