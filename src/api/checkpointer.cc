@@ -132,12 +132,12 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   CKPT_ASSIGN_OR_RETURN(Snapshot snap, I.strategy->capture(*I.regions, *I.tracker,
                                                            m.chunk_size, options.force_full));
   CheckpointWriter writer(*I.st, *I.pool);
-  auto written = writer.write(std::move(m), snap.streams);
+  auto written = writer.write(std::move(m), snap.streams, monotonic_ns() - t0, snap.live);
   I.strategy->release(snap);
   if (!written.ok()) return written.status();
-  // A sync capture keeps the application paused until the checkpoint is durable, so
-  // the stall is the whole call.
-  written->stats.capture_ms = double(monotonic_ns() - t0) / 1e6;
+  // A live (sync) capture keeps the application paused until the checkpoint is
+  // durable, so the stall is the whole call.
+  if (snap.live) written->stats.capture_ms = double(monotonic_ns() - t0) / 1e6;
   I.last_stats = written->stats;
   I.parent = written->id;
   I.next_seq = written->seq + 1;

@@ -10,6 +10,19 @@ namespace ckpt {
 
 namespace {
 constexpr size_t kBatch = 1024;  // chunks hashed/compressed per parallel step
+constexpr size_t kSample = 16;   // chunks test-compressed before compressing a batch
+}
+
+bool CheckpointWriter::sample_says_compress(const std::vector<std::vector<uint8_t>>& packed,
+                                            const std::vector<uint8_t>& fresh, size_t n) const {
+  size_t raw = 0, saved = 0;
+  const size_t cs = store_.header().chunk_size;
+  for (size_t j = 0; j < n; ++j) {
+    if (fresh[j] != 2) continue;
+    raw += cs;
+    if (!packed[j].empty()) saved += cs - packed[j].size();
+  }
+  return raw == 0 || saved * 16 >= raw;  // worth it when it saves at least ~6 %
 }
 
 CheckpointWriter::CheckpointWriter(StoreImpl& store, ThreadPool& pool)
@@ -33,7 +46,7 @@ Status CheckpointWriter::roll_pack_if_full() {
 
 Status CheckpointWriter::store_object(uint8_t type, const Digest& id,
                                       std::span<const uint8_t> raw,
-                                      const std::vector<uint8_t>* compressed) {
+                                      const std::vector<uint8_t>* compressed, bool borrow) {
   if (!pack_) {
     pack_ = std::make_unique<PackWriter>(store_.layout());
     CKPT_RETURN_IF_ERROR(pack_->open());
@@ -41,7 +54,7 @@ Status CheckpointWriter::store_object(uint8_t type, const Digest& id,
   bool z = compressed && !compressed->empty();
   CKPT_RETURN_IF_ERROR(pack_->append(type, z ? format::kCodecZstd : format::kCodecNone,
                                      static_cast<uint32_t>(raw.size()), id,
-                                     z ? std::span<const uint8_t>(*compressed) : raw));
+                                     z ? std::span<const uint8_t>(*compressed) : raw, borrow));
   pending_.insert(id);
   stats_->bytes_stored += format::kRecordHeaderSize + (z ? compressed->size() : raw.size());
   return roll_pack_if_full();
@@ -100,30 +113,45 @@ Status CheckpointWriter::write_stream(StreamSource& s, CheckpointStats& st) {
       tree.set_chunk(i, d);
     }
     if (to_write == 0) continue;
+    // Compress a small sample first; skip the rest of the batch if it saves nothing.
+    bool batch_compress = compress;
     if (compress) {
+      size_t sampled = 0;
+      for (size_t j = 0; j < n; ++j) packed[j].clear();
+      for (size_t j = 0; j < n && sampled < kSample; ++j) {
+        if (!fresh[j]) continue;
+        if (!zstd_compress(span_of(j), level, packed[j])) packed[j].clear();
+        fresh[j] = 2;  // compressed already
+        ++sampled;
+      }
+      batch_compress = sample_says_compress(packed, fresh, n);
+    }
+    if (batch_compress) {
       pool_.parallel_for(n, [&](size_t lo, size_t hi) {
-        for (size_t j = lo; j < hi; ++j) {
-          packed[j].clear();
-          if (fresh[j] && !zstd_compress(span_of(j), level, packed[j])) packed[j].clear();
-        }
+        for (size_t j = lo; j < hi; ++j)
+          if (fresh[j] == 1 && !zstd_compress(span_of(j), level, packed[j])) packed[j].clear();
       });
     }
     for (size_t j = 0; j < n; ++j) {
       if (!fresh[j]) continue;
       pending_.erase(digests[j]);
+      bool use_packed = compress && (batch_compress || fresh[j] == 2);
       CKPT_RETURN_IF_ERROR(store_object(format::kObjectChunk, digests[j], span_of(j),
-                                        compress ? &packed[j] : nullptr));
+                                        use_packed ? &packed[j] : nullptr, /*borrow=*/true));
       ++st.chunks_written;
     }
+    // Borrowed bytes (the stream and packed[]) are reused next batch: write them now.
+    if (pack_) CKPT_RETURN_IF_ERROR(pack_->flush());
   }
   return tree.rebuild([&](const Digest& d, std::span<const uint8_t> bytes) -> Status {
     if (objects_->contains(d) || pending_.count(d)) return {};
     ++st.nodes_written;
-    return store_object(format::kObjectNode, d, bytes, nullptr);
+    return store_object(format::kObjectNode, d, bytes, nullptr, /*borrow=*/false);
   });
 }
 
-Result<Manifest> CheckpointWriter::write(Manifest m, std::vector<StreamSource>& streams) {
+Result<Manifest> CheckpointWriter::write(Manifest m, std::vector<StreamSource>& streams,
+                                         uint64_t stall_ns, bool paused_while_persisting) {
   CKPT_ASSIGN_OR_RETURN(objects_, store_.objects());
   const uint64_t t0 = monotonic_ns();
   m.stats = CheckpointStats{};
@@ -145,7 +173,9 @@ Result<Manifest> CheckpointWriter::write(Manifest m, std::vector<StreamSource>& 
   }
   if (st.ok()) st = commit_pack();
   if (st.ok()) {
+    // The manifest is written last; its own write is not in the recorded times.
     m.stats.persist_ms = double(monotonic_ns() - t0) / 1e6;
+    m.stats.capture_ms = double(stall_ns) / 1e6 + (paused_while_persisting ? m.stats.persist_ms : 0);
     st = store_.commit_manifest(m);
   }
   if (!st.ok()) {

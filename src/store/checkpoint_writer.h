@@ -37,12 +37,17 @@ class CheckpointWriter {
 
   // `m` arrives with identity, lineage, labels and attributes filled in; write()
   // fills streams and stats, commits, and returns it.
-  Result<Manifest> write(Manifest m, std::vector<StreamSource>& streams);
+  // `stall_ns`: how long the application has been stalled so far (the capture);
+  // `paused_while_persisting`: the application stays paused until write() returns, so
+  // the recorded stall includes the persist time.
+  Result<Manifest> write(Manifest m, std::vector<StreamSource>& streams, uint64_t stall_ns,
+                         bool paused_while_persisting);
 
  private:
   Status write_stream(StreamSource& s, CheckpointStats& st);
+  // `borrow`: raw/compressed stay valid until the pack is flushed (see PackWriter).
   Status store_object(uint8_t type, const Digest& id, std::span<const uint8_t> raw,
-                      const std::vector<uint8_t>* compressed);
+                      const std::vector<uint8_t>* compressed, bool borrow);
   Status roll_pack_if_full();
   Status commit_pack();
 
@@ -52,6 +57,10 @@ class CheckpointWriter {
   std::unique_ptr<PackWriter> pack_;
   std::unordered_set<Digest, DigestHash> pending_;  // appended to the open pack
   CheckpointStats* stats_ = nullptr;
+  // Incompressible data (random, already compressed) wastes CPU in zstd: after a
+  // sample of a batch saves nothing, the rest of that batch is stored as is.
+  bool sample_says_compress(const std::vector<std::vector<uint8_t>>& packed,
+                            const std::vector<uint8_t>& fresh, size_t n) const;
 };
 
 }  // namespace ckpt

@@ -27,9 +27,11 @@ Result<FileLock> FileLock::acquire(const std::string& path, Mode mode,
     if (errno == EINTR) continue;
     if (errno != EWOULDBLOCK) return Status::from_errno(errno, "lock " + path);
     std::string holder;
-    if (auto data = read_file(path); data.ok() && !data->empty())
-      holder = " (held by " + std::string(data->begin(), data->end()) + ")";
-    while (!holder.empty() && (holder.back() == '\n')) holder.pop_back();
+    if (auto data = read_file(path); data.ok() && !data->empty()) {
+      std::string who(data->begin(), data->end());
+      while (!who.empty() && (who.back() == '\n' || who.back() == '\0')) who.pop_back();
+      holder = " (held by " + who + ")";
+    }
     return Status(Code::kBusy, "cannot " + purpose + ": " + path + " is locked" + holder +
                                    "; only one writer may use a store at a time, wait for it "
                                    "to finish or stop it");

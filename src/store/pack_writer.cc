@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 
 #include "store/format.h"
@@ -12,6 +14,8 @@ namespace ckpt {
 
 namespace {
 constexpr size_t kFlushBytes = 8u << 20;
+constexpr uint64_t kWritebackBytes = 32u << 20;
+constexpr size_t kMaxIov = 1024;  // IOV_MAX on Linux
 }
 
 PackWriter::PackWriter(const StoreLayout& layout) : layout_(layout) {}
@@ -23,29 +27,62 @@ Status PackWriter::open() {
   tmp_path_ = layout_.tmp_dir() + "/" + pack_id_hex(id_) + ".pack.tmp";
   CKPT_ASSIGN_OR_RETURN(fd_, open_file(tmp_path_, O_WRONLY | O_CREAT | O_EXCL));
   open_ = true;
-  buf_ = encode_pack_header(id_);
-  offset_ = buf_.size();
+  owned_.push_back(encode_pack_header(id_));
+  iov_.push_back({owned_.back().data(), owned_.back().size()});
+  offset_ = queued_ = owned_.back().size();
+  written_ = writeback_from_ = 0;
   entries_.clear();
   return {};
 }
 
 Status PackWriter::append(uint8_t type, uint8_t codec, uint32_t raw_len, const Digest& id,
-                          std::span<const uint8_t> stored) {
+                          std::span<const uint8_t> stored, bool borrow) {
   RecordHeader h{type, codec, raw_len, static_cast<uint32_t>(stored.size()), id};
-  size_t at = buf_.size();
-  buf_.resize(at + format::kRecordHeaderSize);
-  encode_record_header(h, buf_.data() + at);
-  buf_.insert(buf_.end(), stored.begin(), stored.end());
+  std::vector<uint8_t> head(format::kRecordHeaderSize);
+  encode_record_header(h, head.data());
+  if (!borrow) head.insert(head.end(), stored.begin(), stored.end());
+  owned_.push_back(std::move(head));
+  iov_.push_back({owned_.back().data(), owned_.back().size()});
+  if (borrow) iov_.push_back({const_cast<uint8_t*>(stored.data()), stored.size()});
   entries_.push_back({id, offset_, raw_len, h.stored_len, type, codec});
   offset_ += format::kRecordHeaderSize + stored.size();
-  if (buf_.size() >= kFlushBytes) return flush();
+  queued_ += format::kRecordHeaderSize + stored.size();
+  if (queued_ >= kFlushBytes) return flush();
   return {};
 }
 
 Status PackWriter::flush() {
-  Status st = write_all(fd_.get(), buf_.data(), buf_.size(), tmp_path_);
-  buf_.clear();
-  return st;
+  for (size_t i = 0; i < iov_.size();) {
+    int cnt = static_cast<int>(std::min(kMaxIov, iov_.size() - i));
+    ssize_t n = ::writev(fd_.get(), &iov_[i], cnt);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::from_errno(errno, "write " + tmp_path_);
+    }
+    written_ += static_cast<uint64_t>(n);
+    // Advance over what was written, splitting a partially written iovec.
+    size_t left = static_cast<size_t>(n);
+    while (left > 0 && i < iov_.size()) {
+      if (left >= iov_[i].iov_len) {
+        left -= iov_[i].iov_len;
+        ++i;
+      } else {
+        iov_[i].iov_base = static_cast<uint8_t*>(iov_[i].iov_base) + left;
+        iov_[i].iov_len -= left;
+        left = 0;
+      }
+    }
+  }
+  iov_.clear();
+  owned_.clear();
+  queued_ = 0;
+  if (written_ - writeback_from_ >= kWritebackBytes) {
+    // Start write-back now (asynchronous), overlapping disk I/O with hashing.
+    ::sync_file_range(fd_.get(), static_cast<off_t>(writeback_from_),
+                      static_cast<off_t>(written_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
+    writeback_from_ = written_;
+  }
+  return {};
 }
 
 Status PackWriter::commit(PackFile& out, std::vector<IndexEntry>& entries) {
@@ -81,8 +118,9 @@ void PackWriter::abort() {
     ::unlink(tmp_path_.c_str());
     open_ = false;
   }
-  buf_.clear();
-  buf_.shrink_to_fit();
+  iov_.clear();
+  owned_.clear();
+  queued_ = 0;
   entries_.clear();
 }
 

@@ -3,7 +3,10 @@
 // the pack is invisible; a crash leaves only a temp file that gc removes.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,8 +28,14 @@ class PackWriter {
   PackWriter& operator=(const PackWriter&) = delete;
 
   Status open();
+  // Queues a record. With `borrow`, `stored` is written straight from the caller's
+  // memory (no copy), which must stay unchanged until the next flush() or commit();
+  // otherwise the bytes are copied now.
   Status append(uint8_t type, uint8_t codec, uint32_t raw_len, const Digest& id,
-                std::span<const uint8_t> stored);
+                std::span<const uint8_t> stored, bool borrow = false);
+  // Writes everything queued (writev) and starts write-back of what has accumulated
+  // (sync_file_range), so the fsync at commit has little left to do.
+  Status flush();
   uint64_t bytes() const { return offset_; }
   size_t objects() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
@@ -37,14 +46,18 @@ class PackWriter {
   void abort();
 
  private:
-  Status flush();
 
   const StoreLayout& layout_;
   PackId id_{};
   std::string tmp_path_;
   UniqueFd fd_;
-  std::vector<uint8_t> buf_;
-  uint64_t offset_ = 0;
+  // Queued output: iovecs over record headers, copied payloads and borrowed payloads.
+  std::vector<struct iovec> iov_;
+  std::deque<std::vector<uint8_t>> owned_;
+  size_t queued_ = 0;
+  uint64_t offset_ = 0;         // bytes in the pack, queued ones included
+  uint64_t written_ = 0;        // bytes handed to the kernel
+  uint64_t writeback_from_ = 0; // start of the range not yet pushed to write-back
   std::vector<IndexEntry> entries_;
   bool open_ = false;
 };
