@@ -1,0 +1,185 @@
+// ckpt init, ls, show, diff. The maintenance commands (verify, prune, gc) are in
+// maintenance.cc.
+#include "commands.h"
+
+#include <cstdlib>
+#include <iostream>
+
+#include "output.h"
+
+namespace ckpt::cli {
+
+std::optional<std::string> store_path(const GlobalOptions& g) {
+  if (!g.store.empty()) return g.store;
+  if (const char* env = std::getenv("CKPT_STORE"); env && *env) return std::string(env);
+  print_error("no store given: pass --store DIR (before the command) or set CKPT_STORE");
+  return std::nullopt;
+}
+
+std::unique_ptr<Store> open_store(const GlobalOptions& g) {
+  auto path = store_path(g);
+  if (!path) return nullptr;
+  auto store = Store::open(*path);
+  if (!store.ok()) {
+    fail(store.status());
+    return nullptr;
+  }
+  return std::move(store).value();
+}
+
+int run_init(const GlobalOptions& g, const InitOptions& o) {
+  std::string path = o.dir;
+  if (path.empty()) {
+    auto p = store_path(g);
+    if (!p) return kExitUsage;
+    path = *p;
+  } else if (!g.store.empty() && g.store != o.dir) {
+    print_error("init: both --store " + g.store + " and DIR " + o.dir + " given; pass one");
+    return kExitUsage;
+  }
+
+  bool created = false;
+  auto store = Store::open(path);
+  if (store.ok()) {
+    const uint32_t have = (*store)->summary().chunk_size;
+    if (o.chunk_size != 0 && o.chunk_size != have) {
+      print_error("init: " + path + " is already a store with chunk size " +
+                  std::to_string(have) + "; the chunk size of a store cannot be changed");
+      return kExitFailure;
+    }
+  } else if (store.status().code() == Code::kNotFound) {
+    StoreOptions opts;
+    opts.create_if_missing = true;
+    if (o.chunk_size != 0) opts.chunk_size = o.chunk_size;
+    store = Store::open(path, opts);
+    if (!store.ok()) return fail(store.status());
+    created = true;
+  } else {
+    return fail(store.status());
+  }
+
+  const StoreSummary s = (*store)->summary();
+  if (o.json) {
+    Json j = to_json(s);
+    j["created"] = created;
+    print_json(j);
+    return kExitOk;
+  }
+  std::cout << (created ? "initialized store " : "store already exists: ") << s.path << '\n';
+  KeyValues kv;
+  kv.add("uuid", s.uuid);
+  kv.add("format", std::to_string(s.format_version));
+  kv.add("chunk size", std::to_string(s.chunk_size));
+  if (!created) kv.add("checkpoints", std::to_string(s.checkpoints));
+  kv.print(std::cout, "  ");
+  return kExitOk;
+}
+
+int run_ls(const GlobalOptions& g, const LsOptions& o) {
+  auto store = open_store(g);
+  if (!store) return kExitFailure;
+  auto list = store->list();
+  if (!list.ok()) return fail(list.status());
+
+  if (o.json) {
+    Json cps = Json::array();
+    for (const auto& info : *list) cps.push_back(to_json(info));
+    print_json(Json{{"store", store->path()}, {"checkpoints", std::move(cps)}});
+    return kExitOk;
+  }
+  if (list->empty()) {
+    std::cout << "no checkpoints in " << store->path() << '\n';
+    return kExitOk;
+  }
+  Table t({"ID", ">SEQ", "CREATED", "LABELS", ">STREAMS", ">SIZE", ">WRITTEN/DIRTY"});
+  for (const auto& info : *list) {
+    t.add_row({short_id(info.id), std::to_string(info.seq),
+               format_local_time(info.created_unix_ns),
+               info.labels.empty() ? "-" : join(info.labels, ","),
+               std::to_string(info.streams.size()), human_bytes(info.stats.bytes_logical),
+               std::to_string(info.stats.chunks_written) + "/" +
+                   std::to_string(info.stats.chunks_dirty)});
+  }
+  t.print(std::cout);
+  return kExitOk;
+}
+
+int run_show(const GlobalOptions& g, const ShowOptions& o) {
+  auto store = open_store(g);
+  if (!store) return kExitFailure;
+  auto info = store->get(o.ref);
+  if (!info.ok()) return fail(info.status());
+  if (o.json) {
+    print_json(to_json(*info));
+    return kExitOk;
+  }
+
+  KeyValues head;
+  head.add("checkpoint", info->id);
+  head.add("seq", std::to_string(info->seq));
+  head.add("parent", info->parent.empty() ? "-" : info->parent);
+  head.add("created", format_local_time(info->created_unix_ns) + " (" +
+                          format_utc_time(info->created_unix_ns) + ")");
+  head.add("labels", info->labels.empty() ? "-" : join(info->labels, ", "));
+  head.add("flags", hex_address(info->flags));
+  head.print(std::cout);
+
+  std::cout << "attrs" << (info->attrs.empty() ? ": -" : "") << '\n';
+  KeyValues attrs;
+  for (const auto& [k, v] : info->attrs) attrs.add(k, v);
+  attrs.print(std::cout, "  ");
+
+  std::cout << "streams (" << info->streams.size() << ")\n";
+  if (!info->streams.empty()) {
+    Table t({"NAME", "KIND", ">ADDRESS", ">LENGTH", ">RESERVED", ">CHUNKS", ">ZERO", "ROOT"});
+    for (const auto& s : info->streams)
+      t.add_row({s.name, stream_kind_name(s.kind), s.address ? hex_address(s.address) : "-",
+                 std::to_string(s.length), s.reserved ? std::to_string(s.reserved) : "-",
+                 std::to_string(s.chunks), std::to_string(s.zero_chunks),
+                 s.root.substr(0, 12)});
+    t.print(std::cout, "  ");
+  }
+
+  const CheckpointStats& st = info->stats;
+  auto with_bytes = [](uint64_t b) {
+    return human_bytes(b) + " (" + std::to_string(b) + " bytes)";
+  };
+  std::cout << "stats\n";
+  KeyValues kv;
+  kv.add("logical size", with_bytes(st.bytes_logical));
+  kv.add("chunks total", std::to_string(st.chunks_total));
+  kv.add("chunks dirty", std::to_string(st.chunks_dirty));
+  kv.add("chunks written", std::to_string(st.chunks_written));
+  kv.add("chunks deduplicated", std::to_string(st.chunks_deduplicated));
+  kv.add("chunks zero", std::to_string(st.chunks_zero));
+  kv.add("nodes written", std::to_string(st.nodes_written));
+  kv.add("bytes stored", with_bytes(st.bytes_stored));
+  kv.add("capture", format_ms(st.capture_ms));
+  kv.add("persist", format_ms(st.persist_ms));
+  kv.print(std::cout, "  ");
+  return kExitOk;
+}
+
+int run_diff(const GlobalOptions& g, const DiffOptions& o) {
+  auto store = open_store(g);
+  if (!store) return kExitFailure;
+  auto d = store->diff(o.a, o.b);
+  if (!d.ok()) return fail(d.status());
+  if (o.json) {
+    print_json(to_json(*d));
+    return kExitOk;
+  }
+  std::cout << "diff " << short_id(d->a) << " -> " << short_id(d->b) << '\n';
+  if (!d->streams.empty()) {
+    Table t({"STREAM", "CHANGE", ">CHUNKS CHANGED", ">SIZE A", ">SIZE B"});
+    for (const auto& s : d->streams)
+      t.add_row({s.name, s.change, std::to_string(s.chunks_changed),
+                 s.change == "added" ? "-" : human_bytes(s.bytes_a),
+                 s.change == "removed" ? "-" : human_bytes(s.bytes_b)});
+    t.print(std::cout, "  ");
+  }
+  std::cout << "total: " << d->chunks_changed << " chunks changed\n";
+  return kExitOk;
+}
+
+}  // namespace ckpt::cli

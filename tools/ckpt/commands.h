@@ -1,0 +1,76 @@
+// The ckpt CLI commands. main.cc parses the command line into these option structs and
+// calls one run_* function, which returns the process exit status (output.h: kExit*).
+// Every command prints its errors itself as "ckpt: <message>" on stderr.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ckpt/store.h>
+
+namespace ckpt::cli {
+
+struct GlobalOptions {
+  std::string store;  // --store; empty: $CKPT_STORE
+};
+
+// The store directory from --store or $CKPT_STORE; prints an error and returns nullopt
+// if there is neither.
+std::optional<std::string> store_path(const GlobalOptions& g);
+// Opens an existing store; prints an error and returns null on failure.
+std::unique_ptr<Store> open_store(const GlobalOptions& g);
+
+struct InitOptions {
+  std::string dir;          // positional; overrides --store
+  uint32_t chunk_size = 0;  // 0: library default
+  bool json = false;
+};
+int run_init(const GlobalOptions& g, const InitOptions& o);
+
+struct LsOptions {
+  bool json = false;
+};
+int run_ls(const GlobalOptions& g, const LsOptions& o);
+
+struct ShowOptions {
+  std::string ref;
+  bool json = false;
+};
+int run_show(const GlobalOptions& g, const ShowOptions& o);
+
+struct DiffOptions {
+  std::string a, b;
+  bool json = false;
+};
+int run_diff(const GlobalOptions& g, const DiffOptions& o);
+
+struct VerifyCmdOptions {
+  std::vector<std::string> refs;
+  bool all = false;
+  bool json = false;
+};
+int run_verify(const GlobalOptions& g, const VerifyCmdOptions& o);
+
+struct PruneCmdOptions {
+  uint64_t keep_last = 0;
+  std::string keep_within;  // DURATION, empty: no age rule
+  bool dry_run = false;
+  bool gc = false;
+  bool json = false;
+};
+int run_prune(const GlobalOptions& g, const PruneCmdOptions& o);
+
+struct GcCmdOptions {
+  bool dry_run = false;
+  double repack_threshold = GcOptions{}.repack_threshold;
+  bool json = false;
+};
+int run_gc(const GlobalOptions& g, const GcCmdOptions& o);
+
+// "30s", "10m", "2h", "7d", "1w", "1d12h"; a bare number is seconds. nullopt if malformed.
+std::optional<int64_t> parse_duration(std::string_view text);
+
+}  // namespace ckpt::cli

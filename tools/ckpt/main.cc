@@ -1,0 +1,161 @@
+// ckpt: command-line tool over the public Store API (include/ckpt/store.h).
+//
+//   ckpt [--store DIR] COMMAND [ARGS]      (or CKPT_STORE=DIR)
+//
+// Exit status: 0 success, 1 failure (including problems found by verify), 2 usage error.
+// Errors go to stderr as "ckpt: <message>"; --json output goes to stdout.
+#include <charconv>
+#include <exception>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include <ckpt/version.h>
+
+#include "commands.h"
+#include "output.h"
+
+namespace ckpt::cli {
+namespace {
+
+constexpr const char* kFooter =
+    "The store is --store DIR (before or after the command) or $CKPT_STORE.\n"
+    "IDs may be abbreviated to a unique prefix of at least 4 hex digits; 'latest' is the\n"
+    "newest checkpoint.\n"
+    "Exit status: 0 success, 1 failure or problems found, 2 bad command line.";
+
+// Accepts a whole number >= 1 (CLI::PositiveNumber's message prints DBL_MAX).
+const CLI::Validator kAtLeastOne(
+    [](std::string& in) -> std::string {
+      unsigned long long v = 0;
+      auto [p, ec] = std::from_chars(in.data(), in.data() + in.size(), v);
+      if (ec != std::errc() || p != in.data() + in.size() || v == 0)
+        return "expected a whole number >= 1, got '" + in + "'";
+      return {};
+    },
+    "");
+
+const CLI::Validator kFraction(
+    [](std::string& in) -> std::string {
+      try {
+        size_t used = 0;
+        const double v = std::stod(in, &used);
+        if (used == in.size() && v >= 0 && v <= 1) return {};
+      } catch (const std::exception&) {
+      }
+      return "expected a number between 0 and 1, got '" + in + "'";
+    },
+    "");
+
+int run(int argc, char** argv) {
+  CLI::App app{"ckpt: inspect and maintain a checkpoint store", "ckpt"};
+  app.set_version_flag("--version", std::string("ckpt ") + CKPT_VERSION_STRING + " (format " +
+                                        std::to_string(kFormatVersion) + ")");
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.fallthrough();  // --store is accepted after the command too
+
+  GlobalOptions g;
+  app.add_option("--store", g.store, "Store directory (default: $CKPT_STORE)")
+      ->type_name("DIR");
+
+  auto json_flag = [](CLI::App* cmd, bool& flag) {
+    cmd->add_flag("--json", flag, "Print machine-readable JSON on stdout");
+  };
+
+  InitOptions init_o;
+  auto* init = app.add_subcommand("init", "Create a store (or report the existing one)");
+  init->add_option("dir", init_o.dir, "Store directory (default: --store or $CKPT_STORE)")
+      ->type_name("DIR");
+  init->add_option("--chunk-size", init_o.chunk_size,
+                   "Chunk size in bytes for a new store: a power of two >= 4096 "
+                   "(default 4096)")
+      ->type_name("N")
+      ->check(kAtLeastOne);
+  json_flag(init, init_o.json);
+
+  LsOptions ls_o;
+  auto* ls = app.add_subcommand("ls", "List the checkpoints, oldest first");
+  json_flag(ls, ls_o.json);
+
+  ShowOptions show_o;
+  auto* show = app.add_subcommand("show", "Show everything about one checkpoint");
+  show->add_option("id", show_o.ref, "Checkpoint id, unique prefix or 'latest'")->required();
+  json_flag(show, show_o.json);
+
+  VerifyCmdOptions verify_o;
+  auto* verify = app.add_subcommand(
+      "verify", "Re-read and re-hash stored data (all checkpoints and packs by default)");
+  verify->add_option("ids", verify_o.refs, "Checkpoints to verify (ids, prefixes or 'latest')")
+      ->type_name("ID");
+  verify->add_flag("--all", verify_o.all, "Verify every checkpoint and pack (the default)");
+  json_flag(verify, verify_o.json);
+
+  DiffOptions diff_o;
+  auto* diff = app.add_subcommand("diff", "Compare two checkpoints stream by stream");
+  diff->add_option("a", diff_o.a, "Older checkpoint")->required()->type_name("A");
+  diff->add_option("b", diff_o.b, "Newer checkpoint")->required()->type_name("B");
+  json_flag(diff, diff_o.json);
+
+  PruneCmdOptions prune_o;
+  auto* prune = app.add_subcommand(
+      "prune", "Forget old checkpoints; a checkpoint is kept if any rule keeps it");
+  prune->add_option("--keep-last", prune_o.keep_last, "Keep the N newest checkpoints")
+      ->type_name("N")
+      ->check(kAtLeastOne);
+  prune->add_option("--keep-within", prune_o.keep_within,
+                    "Keep checkpoints younger than DURATION (30s, 10m, 2h, 7d, 1w, 1d12h)")
+      ->type_name("DURATION");
+  prune->add_flag("--dry-run", prune_o.dry_run, "Report what would be removed; change nothing");
+  prune->add_flag("--gc", prune_o.gc, "Run gc afterwards to reclaim the space");
+  json_flag(prune, prune_o.json);
+
+  GcCmdOptions gc_o;
+  auto* gc = app.add_subcommand("gc", "Delete data no checkpoint references; repack packs");
+  gc->add_flag("--dry-run", gc_o.dry_run, "Report what would be freed; change nothing");
+  gc->add_option("--repack-threshold", gc_o.repack_threshold,
+                 "Rewrite a pack when this fraction of its bytes is dead")
+      ->type_name("F")
+      ->capture_default_str()
+      ->check(kFraction);
+  json_flag(gc, gc_o.json);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    const auto rest = app.remaining();
+    if (app.get_subcommands().empty() && !rest.empty())
+      print_error((rest.front()[0] == '-' ? "unknown option '" : "unknown command '") +
+                  rest.front() + "'");
+    else
+      print_error(e.what());
+    std::cerr << "Run 'ckpt --help' for usage.\n";
+    return kExitUsage;
+  }
+
+  if (init->parsed()) return run_init(g, init_o);
+  if (ls->parsed()) return run_ls(g, ls_o);
+  if (show->parsed()) return run_show(g, show_o);
+  if (verify->parsed()) return run_verify(g, verify_o);
+  if (diff->parsed()) return run_diff(g, diff_o);
+  if (prune->parsed()) return run_prune(g, prune_o);
+  if (gc->parsed()) return run_gc(g, gc_o);
+  print_error("no command given");
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace ckpt::cli
+
+int main(int argc, char** argv) {
+  try {
+    return ckpt::cli::run(argc, argv);
+  } catch (const std::exception& e) {
+    ckpt::cli::print_error(std::string("internal error: ") + e.what());
+  } catch (...) {
+    ckpt::cli::print_error("internal error: unknown exception");
+  }
+  return ckpt::cli::kExitFailure;
+}
