@@ -78,13 +78,20 @@ int run_init(const GlobalOptions& g, const InitOptions& o) {
 int run_ls(const GlobalOptions& g, const LsOptions& o) {
   auto store = open_store(g);
   if (!store) return kExitFailure;
-  auto list = store->list();
+  std::vector<ckpt::Problem> damaged;
+  auto list = store->list(&damaged);
   if (!list.ok()) return fail(list.status());
+  // Unreadable manifests are not listed, but never silently: warn on stderr.
+  for (const auto& p : damaged)
+    std::cerr << "ckpt: warning: skipping " << p.object << ": " << p.message
+              << " (`ckpt verify` for details)\n";
 
   if (o.json) {
     Json cps = Json::array();
     for (const auto& info : *list) cps.push_back(to_json(info));
-    print_json(Json{{"store", store->path()}, {"checkpoints", std::move(cps)}});
+    Json bad = Json::array();
+    for (const auto& p : damaged) bad.push_back(Json{{"object", p.object}, {"path", p.path}, {"message", p.message}});
+    print_json(Json{{"store", store->path()}, {"checkpoints", std::move(cps)}, {"damaged", std::move(bad)}});
     return kExitOk;
   }
   if (list->empty()) {
