@@ -1,0 +1,93 @@
+// The ckpt CLI against real stores: exit codes, messages, JSON, maintenance.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+#include "test_util.h"
+
+namespace ckpt {
+namespace {
+
+using Json = nlohmann::json;
+
+std::vector<std::string> make_store(const std::string& dir, int rounds) {
+  std::string out;
+  EXPECT_EQ(test::run({CKPT_TEST_HELPER, "state", dir, "7", std::to_string(rounds)}, &out), 0);
+  std::vector<std::string> ids;
+  std::istringstream in(out);
+  std::string id, digest;
+  while (in >> id >> digest) ids.push_back(id);
+  return ids;
+}
+
+int ckpt(const std::string& store, std::vector<std::string> args, std::string* out = nullptr) {
+  args.insert(args.begin(), {CKPT_CLI, "--store", store});
+  return test::run(args, out);
+}
+
+TEST(CliTest, LsShowVerifyDiffJson) {
+  test::TempDir dir;
+  auto ids = make_store(dir.path(), 3);
+  ASSERT_EQ(ids.size(), 3u);
+  std::string out;
+  ASSERT_EQ(ckpt(dir.path(), {"ls", "--json"}, &out), 0);
+  Json ls = Json::parse(out);
+  ASSERT_EQ(ls["checkpoints"].size(), 3u);
+  EXPECT_EQ(ls["checkpoints"][2]["id"], ids[2]);
+
+  ASSERT_EQ(ckpt(dir.path(), {"show", ids[1].substr(0, 6), "--json"}, &out), 0);
+  EXPECT_EQ(Json::parse(out)["id"], ids[1]);
+  ASSERT_EQ(ckpt(dir.path(), {"show", "latest"}, &out), 0);
+  EXPECT_NE(out.find(ids[2]), std::string::npos);
+
+  ASSERT_EQ(ckpt(dir.path(), {"verify", "--json"}, &out), 0);
+  EXPECT_TRUE(Json::parse(out)["problems"].empty());
+  ASSERT_EQ(ckpt(dir.path(), {"diff", ids[0], ids[2], "--json"}, &out), 0);
+  EXPECT_GT(Json::parse(out)["chunks_changed"].get<int>(), 0);
+  EXPECT_EQ(ckpt(dir.path(), {"--version"}, &out), 0);
+  EXPECT_NE(out.find("ckpt 0.1.0"), std::string::npos);
+}
+
+TEST(CliTest, VerifyFailsAndNamesDamage) {
+  test::TempDir dir;
+  auto ids = make_store(dir.path(), 2);
+  auto packs = test::files_in(dir.sub("packs"), ".pack");
+  ASSERT_FALSE(packs.empty());
+  test::flip_byte(packs[0], 32 + 48 + 10);  // payload of the first record
+  std::string out;
+  EXPECT_EQ(ckpt(dir.path(), {"verify"}, &out), 1);
+  EXPECT_NE(out.find(packs[0]), std::string::npos) << out;
+  EXPECT_TRUE(out.find("SHA-256 mismatch") != std::string::npos ||
+              out.find("zstd") != std::string::npos)
+      << out;
+  EXPECT_NE(out.find("damaged checkpoints"), std::string::npos) << out;
+}
+
+TEST(CliTest, ErrorsAndUsage) {
+  test::TempDir dir;
+  std::string out;
+  EXPECT_EQ(ckpt(dir.sub("missing"), {"ls"}, &out), 1);
+  EXPECT_EQ(ckpt(dir.path(), {"no-such-command"}, &out), 2);
+  EXPECT_EQ(test::run({CKPT_CLI, "ls"}, &out), 1);  // no store given (CKPT_STORE unset in ctest)
+  auto ids = make_store(dir.sub("s"), 1);
+  EXPECT_EQ(ckpt(dir.sub("s"), {"show", "ffff"}, &out), 1);
+  EXPECT_EQ(ckpt(dir.sub("s"), {"prune"}, &out), 2);
+}
+
+TEST(CliTest, PruneAndGc) {
+  test::TempDir dir;
+  auto ids = make_store(dir.path(), 5);
+  std::string out;
+  ASSERT_EQ(ckpt(dir.path(), {"prune", "--keep-last", "2", "--json"}, &out), 0);
+  EXPECT_EQ(Json::parse(out)["removed"].size(), 3u);
+  ASSERT_EQ(ckpt(dir.path(), {"gc", "--json"}, &out), 0);
+  ASSERT_EQ(ckpt(dir.path(), {"verify"}, &out), 0);
+  ASSERT_EQ(ckpt(dir.path(), {"ls", "--json"}, &out), 0);
+  EXPECT_EQ(Json::parse(out)["checkpoints"].size(), 2u);
+  std::string restored;
+  ASSERT_EQ(test::run({CKPT_TEST_HELPER, "restore", dir.path(), ids[4]}, &restored), 0);
+}
+
+}  // namespace
+}  // namespace ckpt
