@@ -174,8 +174,11 @@ Result<Manifest> CheckpointWriter::write(Manifest m, std::vector<StreamSource>& 
   if (st.ok()) st = commit_pack();
   if (st.ok()) {
     // The manifest is written last; its own write is not in the recorded times.
-    m.stats.persist_ms = double(monotonic_ns() - t0) / 1e6;
-    m.stats.capture_ms = double(stall_ns) / 1e6 + (paused_while_persisting ? m.stats.persist_ms : 0);
+    uint64_t persist_ns = monotonic_ns() - t0;
+    m.persist_us = persist_ns / 1000;
+    m.capture_us = (stall_ns + (paused_while_persisting ? persist_ns : 0)) / 1000;
+    m.stats.persist_ms = double(m.persist_us) / 1000.0;
+    m.stats.capture_ms = double(m.capture_us) / 1000.0;
     st = store_.commit_manifest(m);
   }
   if (!st.ok()) {

@@ -12,8 +12,12 @@ namespace ckpt {
 namespace {
 constexpr uint32_t kMaxStreams = 1u << 20;
 constexpr uint16_t kMaxStrings = 4096;
-
-uint64_t ms_to_us(double ms) { return ms <= 0 ? 0 : static_cast<uint64_t>(ms * 1000.0 + 0.5); }
+// The smallest encodings, to bound counts by the bytes actually present before
+// allocating (a 200-byte file must not make us allocate for a million streams).
+constexpr size_t kMinStringBytes = 2;
+constexpr size_t kMinStreamBytes = 1 + 2 + 8 + 8 + 8 + 8 + 1 + 32;
+// Streams longer than this are refused: chunk counts must not overflow.
+constexpr uint64_t kMaxStreamLength = uint64_t{1} << 56;
 }  // namespace
 
 std::string key_hex(const CheckpointKey& k) { return to_hex(k.data(), k.size()); }
@@ -37,6 +41,8 @@ CheckpointInfo Manifest::info() const {
   ci.flags = flags;
   for (const auto& s : streams) ci.streams.push_back(s.info);
   ci.stats = stats;
+  ci.stats.capture_ms = double(capture_us) / 1000.0;
+  ci.stats.persist_ms = double(persist_us) / 1000.0;
   return ci;
 }
 
@@ -73,7 +79,7 @@ std::vector<uint8_t> encode_manifest(const Manifest& m) {
   const CheckpointStats& st = m.stats;
   for (uint64_t v : {st.bytes_logical, st.chunks_total, st.chunks_dirty, st.chunks_written,
                      st.chunks_deduplicated, st.chunks_zero, st.nodes_written, st.bytes_stored,
-                     ms_to_us(st.capture_ms), ms_to_us(st.persist_ms)})
+                     m.capture_us, m.persist_us})
     w.u64(v);
   w.digest(sha256(w.buffer().data(), w.size()));
   return std::move(w.buffer());
@@ -109,16 +115,19 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::strin
       m.fanout < 2 || m.fanout > format::kMaxFanout)
     return bad("invalid chunk size or fanout");
   uint16_t n16 = 0;
-  if (!r.u16(n16) || n16 > kMaxStrings) return bad("bad label count");
+  if (!r.u16(n16) || n16 > kMaxStrings || n16 > r.remaining() / kMinStringBytes)
+    return bad("bad label count");
   m.labels.resize(n16);
   for (auto& l : m.labels)
     if (!r.str(l)) return bad("truncated label");
-  if (!r.u16(n16) || n16 > kMaxStrings) return bad("bad attribute count");
+  if (!r.u16(n16) || n16 > kMaxStrings || n16 > r.remaining() / (2 * kMinStringBytes))
+    return bad("bad attribute count");
   m.attrs.resize(n16);
   for (auto& [k, v] : m.attrs)
     if (!r.str(k) || !r.str(v)) return bad("truncated attribute");
   uint32_t n = 0;
-  if (!r.u32(n) || n > kMaxStreams) return bad("bad stream count");
+  if (!r.u32(n) || n > kMaxStreams || n > r.remaining() / kMinStreamBytes)
+    return bad("bad stream count");
   m.streams.resize(n);
   for (auto& s : m.streams) {
     uint8_t kind = 0, depth = 0;
@@ -129,6 +138,7 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::strin
     if (kind < 1 || kind > 3) return bad("stream '" + s.info.name + "' has unknown kind");
     s.info.kind = static_cast<StreamKind>(kind);
     s.depth = depth;
+    if (s.info.length > kMaxStreamLength) return bad("stream '" + s.info.name + "' is too long");
     s.info.chunks = (s.info.length + m.chunk_size - 1) / m.chunk_size;
     if (s.info.zero_chunks > s.info.chunks || depth != tree_depth(s.info.chunks, m.fanout))
       return bad("stream '" + s.info.name + "' has inconsistent sizes");
@@ -147,6 +157,8 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::strin
   st.chunks_zero = v[5];
   st.nodes_written = v[6];
   st.bytes_stored = v[7];
+  m.capture_us = v[8];
+  m.persist_us = v[9];
   st.capture_ms = double(v[8]) / 1000.0;
   st.persist_ms = double(v[9]) / 1000.0;
   return m;

@@ -35,7 +35,9 @@ struct Manifest {
   std::vector<std::string> labels;
   std::vector<std::pair<std::string, std::string>> attrs;
   std::vector<ManifestStream> streams;
-  CheckpointStats stats;
+  CheckpointStats stats;  // capture_ms/persist_ms are derived from the fields below
+  uint64_t capture_us = 0;
+  uint64_t persist_us = 0;
 
   std::string id_hex() const;
   CheckpointInfo info() const;

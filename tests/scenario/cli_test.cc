@@ -78,6 +78,7 @@ TEST(CliTest, ErrorsAndUsage) {
 TEST(CliTest, PruneAndGc) {
   test::TempDir dir;
   auto ids = make_store(dir.path(), 5);
+  ASSERT_EQ(ids.size(), 5u);
   std::string out;
   ASSERT_EQ(ckpt(dir.path(), {"prune", "--keep-last", "2", "--json"}, &out), 0);
   EXPECT_EQ(Json::parse(out)["removed"].size(), 3u);
