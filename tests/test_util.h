@@ -28,3 +28,18 @@ std::vector<std::string> files_in(const std::string& dir, const std::string& suf
 int run(const std::vector<std::string>& argv, std::string* out = nullptr);
 
 }  // namespace ckpt::test
+
+#include <ckpt/checkpointer.h>
+
+namespace ckpt::test {
+
+// checkpoint() then wait(): the id once the checkpoint is durable, or the first error.
+inline Result<std::string> durable(Checkpointer& cp, const CheckpointOptions& o = {}) {
+  auto id = cp.checkpoint(o);
+  if (!id.ok()) return id.status();
+  Status st = cp.wait();
+  if (!st.ok()) return st;
+  return id;
+}
+
+}  // namespace ckpt::test

@@ -7,12 +7,14 @@
 //   if (cp->latest().value()) cp->restore("latest");   // pointers in the arena are valid
 //   ... loop { work(); cp->checkpoint(); }
 //
-// Thread safety: a Checkpointer is used from one thread at a time. Other application
-// threads must not write protected memory during checkpoint() (docs/design.md).
+// Thread safety: a Checkpointer is used from one thread at a time. Other threads that
+// write protected memory either call register_thread() (checkpoint() then pauses them
+// for the capture) or are kept away from it by the application (docs/design.md).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -30,17 +32,29 @@ namespace ckpt {
 struct Options {
   std::string store;  // store directory; created if missing
   StoreOptions store_options = {.create_if_missing = true};
-  // Dirty tracker ("auto", "full-scan") and capture strategy ("auto", "sync");
-  // `ckpt check` lists what this machine supports.
+  // Dirty tracker: "auto" (uffd-wp-async, else soft-dirty, else full-scan), or one of
+  // "uffd-wp-async", "soft-dirty", "mprotect", "full-scan". A named tracker that fails
+  // its start-up self-test is an error; "auto" falls back and says why in notes().
   std::string tracker = "auto";
+  // Capture strategy: "auto" (stop-and-copy or fork, per checkpoint), "stop-and-copy",
+  // "fork", or "sync" (no copy: the caller stays paused until the checkpoint is durable).
   std::string strategy = "auto";
-  // Worker threads for hashing and compression (0: number of CPUs).
+  // Worker threads for copying, hashing and compression (0: number of CPUs).
   unsigned threads = 0;
+  // Freeze budget: a capture that stalls the application longer than this still
+  // completes, but is reported (CheckpointStats::over_budget, the manifest attribute
+  // "freeze_budget_exceeded", the log) and makes the auto strategy adapt.
+  double freeze_budget_ms = 500;
+  // Where warnings go (freeze budget exceeded, tracker fallbacks). Default: stderr.
+  std::function<void(std::string_view)> log;
 };
 
 struct CheckpointOptions {
   std::vector<std::string> labels;
   bool force_full = false;  // ignore dirty tracking; look at every page
+  // Called at the capture instant, while registered threads are paused and before any
+  // of them runs again (tests use it to record what the checkpoint must contain).
+  std::function<void()> at_capture;
 };
 
 class CheckpointerImpl;
@@ -69,10 +83,18 @@ class Checkpointer {
   Status remove_blob(std::string_view name);
 
   // Takes a consistent checkpoint of every protected range, arena and blob and
-  // returns its id. Durable when wait() returns OK for it.
+  // returns its id as soon as the capture is done; hashing, compression and writing
+  // continue in the background. Durable when wait() returns OK. If the previous
+  // checkpoint is still being persisted, this waits for it first (backpressure).
   Result<std::string> checkpoint(const CheckpointOptions& options = {});
-  // Blocks until every checkpoint taken so far is durable; returns the first error.
+  // Blocks until every checkpoint taken so far is durable; returns the first error of
+  // any of them since the last wait() (a failed checkpoint is never committed, and the
+  // pages it would have saved are saved by the next one).
   Status wait();
+
+  // The calling thread is paused (by a signal) during every capture from now on.
+  Status register_thread();
+  void unregister_thread();
 
   // Id of the newest committed checkpoint in the store, or nullopt if there is none.
   Result<std::optional<std::string>> latest();
@@ -81,8 +103,15 @@ class Checkpointer {
   // on any error nothing is returned as restored and the message names what failed.
   Result<CheckpointInfo> restore(std::string_view ref = "latest");
 
-  // Statistics of the last checkpoint taken by this Checkpointer.
-  const CheckpointStats& last_stats() const;
+  // Statistics of the last checkpoint this Checkpointer made durable (call wait()
+  // first for the one just taken).
+  CheckpointStats last_stats() const;
+  // Captures that exceeded the freeze budget so far.
+  uint64_t budget_overruns() const;
+  const std::string& tracker_name() const;
+  const std::string& strategy_name() const;
+  // Why the automatic choices fell back (e.g. "uffd-wp-async unavailable: ...").
+  const std::vector<std::string>& notes() const;
   Store& store();
 
  private:

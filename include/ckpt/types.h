@@ -41,6 +41,10 @@ struct CheckpointStats {
   uint64_t bytes_stored = 0;        // bytes appended to packs (after compression)
   double capture_ms = 0;            // application-visible stall
   double persist_ms = 0;            // capture end -> durable
+  // Not stored in the manifest (known to the writing process only):
+  double queue_ms = 0;              // checkpoint() waited this long for the previous one
+  bool over_budget = false;         // the stall exceeded the freeze budget
+  std::string strategy;             // strategy that captured it ("stop-and-copy", ...)
 };
 
 struct CheckpointInfo {

@@ -3,11 +3,15 @@
 
 #include <unistd.h>
 
-#include <fstream>
+#include <algorithm>
+#include <cstdio>
+#include <mutex>
 
 #include "capture/dirty_tracker.h"
 #include "capture/region.h"
 #include "restore/restorer.h"
+#include "runtime/persister.h"
+#include "runtime/thread_pauser.h"
 #include "snapshot/snapshot_strategy.h"
 #include "store/checkpoint_writer.h"
 #include "store/store_impl.h"
@@ -18,51 +22,164 @@ namespace ckpt {
 
 class CheckpointerImpl {
  public:
+  Options options;
   std::unique_ptr<Store> store;
   StoreImpl* st = nullptr;
   std::unique_ptr<RegionSet> regions;
   std::unique_ptr<DirtyTracker> tracker;
-  std::unique_ptr<SnapshotStrategy> strategy;
   std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<SnapshotStrategy> strategy;
+  std::unique_ptr<ThreadPauser> pauser;  // created on first register_thread()
+  std::string tracker_name, strategy_name;
+  std::vector<std::string> notes;
   uint64_t next_seq = 1;
+  uint64_t overruns = 0;
+
+  // Written by the persister thread, read after wait_idle() (or under mu).
+  mutable std::mutex mu;
   CheckpointKey parent{};
   CheckpointStats last_stats;
   Status pending_error;
+
+  // Last member: destroyed first, so queued jobs finish while the rest still exists.
+  std::unique_ptr<Persister> persister;
+
+  void log(const std::string& msg) {
+    if (options.log) {
+      options.log(msg);
+    } else {
+      std::fprintf(stderr, "ckpt: %s\n", msg.c_str());
+    }
+  }
+
+  // Dirty chunks per region for the next capture (called with threads paused).
+  Status collect(std::vector<CaptureItem>& items, bool force_full);
+  void persist(Manifest m, Snapshot snap, uint64_t stall_ns);
 };
 
-Checkpointer::Checkpointer(std::unique_ptr<CheckpointerImpl> impl) : impl_(std::move(impl)) {}
-Checkpointer::~Checkpointer() = default;
+namespace {
 
-static std::string self_program() {
+std::string self_program() {
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  return std::string(buf, static_cast<size_t>(n));
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+std::vector<uint64_t> all_chunks(uint64_t n) {
+  std::vector<uint64_t> v(n);
+  for (uint64_t i = 0; i < n; ++i) v[i] = i;
+  return v;
+}
+
+// Sorted union of a and b, restricted to [0, limit).
+std::vector<uint64_t> merge(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b,
+                            uint64_t limit) {
+  std::vector<uint64_t> out;
+  out.reserve(a.size() + b.size());
+  std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  out.erase(std::lower_bound(out.begin(), out.end(), limit), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace
+
+Status CheckpointerImpl::collect(std::vector<CaptureItem>& items, bool force_full) {
+  const uint32_t cs = st->header().chunk_size;
+  for (const auto& [key, r] : regions->all()) {
+    CaptureItem item;
+    item.region = r.get();
+    item.length = r->length();
+    const uint64_t n = (item.length + cs - 1) / cs;
+    std::optional<std::vector<uint64_t>> dirty;
+    if (r->kind != StreamKind::kBlob) {
+      auto got = tracker->collect(*r, cs);
+      if (!got.ok()) {
+        log("dirty tracker failed on '" + r->name + "', examining every chunk: " +
+            got.status().message());
+      } else {
+        dirty = std::move(got).value();
+      }
+    }
+    // Every chunk when: blobs, unknown (full-scan, failure), forced, or the tree does not
+    // describe this memory yet (first checkpoint, after a failed restore).
+    if (!dirty || force_full || r->tree.chunks() == 0) {
+      item.dirty = all_chunks(n);
+    } else {
+      // Chunks past the previous checkpoint's end (a grown arena) are new.
+      std::vector<uint64_t> grown;
+      for (uint64_t i = r->tree.chunks(); i < n; ++i) grown.push_back(i);
+      item.dirty = merge(merge(*dirty, r->carry, n), grown, n);
+    }
+    r->carry.clear();
+    items.push_back(std::move(item));
+  }
+  return {};
+}
+
+void CheckpointerImpl::persist(Manifest m, Snapshot snap, uint64_t stall_ns) {
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    m.parent = parent;
+  }
+  CheckpointWriter writer(*st, *pool);
+  auto written = writer.write(std::move(m), snap.streams, stall_ns, snap.live);
+  std::lock_guard<std::mutex> lk(mu);
+  if (written.ok()) {
+    parent = written->id;
+    last_stats = written->stats;
+    last_stats.strategy = snap.strategy;
+    last_stats.over_budget = written->attrs.size() && std::any_of(
+        written->attrs.begin(), written->attrs.end(),
+        [](const auto& kv) { return kv.first == "freeze_budget_exceeded"; });
+  } else {
+    if (pending_error.ok()) pending_error = written.status();
+    // The tracker has forgotten these chunks: hand them to the next capture.
+    for (size_t i = 0; i < snap.streams.size(); ++i) {
+      Region* r = regions->find(snap.streams[i].info.name, snap.streams[i].info.kind);
+      if (r) r->carry = merge(r->carry, snap.dirty[i], UINT64_MAX);
+    }
+  }
+  strategy->release(snap);
+}
+
+Checkpointer::Checkpointer(std::unique_ptr<CheckpointerImpl> impl) : impl_(std::move(impl)) {}
+
+Checkpointer::~Checkpointer() {
+  if (impl_) impl_->persister.reset();  // finish queued checkpoints first
 }
 
 Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options) {
   auto impl = std::make_unique<CheckpointerImpl>();
+  impl->options = options;
   CKPT_ASSIGN_OR_RETURN(impl->store, Store::open(options.store, options.store_options));
   impl->st = &impl->store->impl();
   CKPT_RETURN_IF_ERROR(impl->st->lock_writer("open a checkpointer on " + options.store));
-  CKPT_ASSIGN_OR_RETURN(impl->tracker, make_dirty_tracker(options.tracker));
-  CKPT_ASSIGN_OR_RETURN(impl->strategy, make_snapshot_strategy(options.strategy));
+  CKPT_ASSIGN_OR_RETURN(impl->tracker, make_dirty_tracker(options.tracker, &impl->notes));
+  impl->tracker_name = impl->tracker->name();
+  impl->pool = std::make_unique<ThreadPool>(options.threads);
+  CKPT_ASSIGN_OR_RETURN(impl->strategy, make_snapshot_strategy(options.strategy, *impl->pool));
+  impl->strategy_name = impl->strategy->name();
   CKPT_ASSIGN_OR_RETURN(uint64_t seq, impl->st->max_seq());
   impl->next_seq = seq + 1;
   impl->regions = std::make_unique<RegionSet>(impl->st->header().fanout);
-  impl->pool = std::make_unique<ThreadPool>(options.threads);
   // Clean temp files a crashed writer left behind; we hold the writer lock.
   if (auto names = list_dir(impl->st->layout().tmp_dir()); names.ok())
     for (const auto& n : *names) (void)remove_file(impl->st->layout().tmp_dir() + "/" + n);
+  impl->persister = std::make_unique<Persister>();
   return std::unique_ptr<Checkpointer>(new Checkpointer(std::move(impl)));
 }
 
 Status Checkpointer::protect(std::string_view name, void* addr, size_t len) {
+  impl_->persister->wait_idle();
   CKPT_ASSIGN_OR_RETURN(Region * r, impl_->regions->add_range(std::string(name), addr, len));
-  return impl_->tracker->track(*r);
+  if (Status st = impl_->tracker->track(*r); !st.ok())
+    impl_->log("range '" + r->name + "' is checkpointed by hashing every chunk: " + st.message());
+  return {};
 }
 
 Status Checkpointer::unprotect(std::string_view name) {
+  impl_->persister->wait_idle();
   Region* r = impl_->regions->find(std::string(name), StreamKind::kRange);
   if (!r) return Status(Code::kNotFound, "unprotect: no range named '" + std::string(name) + "'");
   impl_->tracker->untrack(*r);
@@ -70,6 +187,7 @@ Status Checkpointer::unprotect(std::string_view name) {
 }
 
 Result<Arena*> Checkpointer::create_arena(std::string_view name, const ArenaOptions& options) {
+  impl_->persister->wait_idle();
   std::string n(name);
   if (n.empty() || n.size() > 1024)
     return Status(Code::kInvalidArgument, "create_arena: name must be 1..1024 bytes");
@@ -81,7 +199,8 @@ Result<Arena*> Checkpointer::create_arena(std::string_view name, const ArenaOpti
                                           "an explicit ArenaOptions::base");
   CKPT_ASSIGN_OR_RETURN(auto arena, ArenaImpl::create(n, base, options.size));
   CKPT_ASSIGN_OR_RETURN(Region * r, impl_->regions->add_arena(n, std::move(arena)));
-  CKPT_RETURN_IF_ERROR(impl_->tracker->track(*r));
+  if (Status st = impl_->tracker->track(*r); !st.ok())
+    impl_->log("arena '" + n + "' is checkpointed by hashing every chunk: " + st.message());
   return static_cast<Arena*>(r->arena.get());
 }
 
@@ -93,6 +212,7 @@ Arena* Checkpointer::arena(std::string_view name) {
 Status Checkpointer::put_blob(std::string_view name, std::span<const uint8_t> bytes) {
   if (name.empty() || name.size() > 1024)
     return Status(Code::kInvalidArgument, "put_blob: name must be 1..1024 bytes");
+  // Snapshots copy blob bytes at capture, so replacing one never races the writer.
   Region* r = impl_->regions->blob(std::string(name), true);
   r->blob.assign(bytes.begin(), bytes.end());
   return {};
@@ -105,16 +225,30 @@ Result<std::vector<uint8_t>> Checkpointer::get_blob(std::string_view name) const
 }
 
 Status Checkpointer::remove_blob(std::string_view name) {
+  impl_->persister->wait_idle();
   return impl_->regions->remove(std::string(name), StreamKind::kBlob);
 }
 
+Status Checkpointer::register_thread() {
+  if (!impl_->pauser) {
+    CKPT_ASSIGN_OR_RETURN(impl_->pauser, ThreadPauser::create());
+  }
+  return impl_->pauser->add_self();
+}
+
+void Checkpointer::unregister_thread() {
+  if (impl_->pauser) impl_->pauser->remove_self();
+}
+
 Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
-  const uint64_t t0 = monotonic_ns();
   CheckpointerImpl& I = *impl_;
+  const uint64_t tq = monotonic_ns();
+  I.persister->wait_idle();  // at most one checkpoint in flight
+  const double queue_ms = double(monotonic_ns() - tq) / 1e6;
+
   Manifest m;
   random_bytes(m.id.data(), m.id.size());
-  m.parent = I.parent;
-  m.seq = I.next_seq;
+  m.seq = I.next_seq++;
   m.created_unix_ns = now_unix_ns();
   m.chunk_size = I.st->header().chunk_size;
   m.fanout = I.st->header().fanout;
@@ -122,35 +256,86 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   m.labels = options.labels;
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
+
+  // --- the stall: registered threads are stopped from here to resume() ---
+  if (I.pauser) CKPT_RETURN_IF_ERROR(I.pauser->pause());
+  const uint64_t t0 = monotonic_ns();
+  std::vector<CaptureItem> items;
+  Status st = I.collect(items, options.force_full);
+  std::vector<std::pair<Region*, std::vector<uint64_t>>> collected;
+  for (const auto& it : items) collected.emplace_back(it.region, it.dirty);
+  uint64_t dirty_bytes = 0;
+  for (const auto& it : items) dirty_bytes += it.dirty.size() * uint64_t{m.chunk_size};
+  Result<Snapshot> snap = st.ok() ? I.strategy->capture(items, m.chunk_size) : Result<Snapshot>(st);
+  uint64_t stall_ns = monotonic_ns() - t0;
+  if (options.at_capture) options.at_capture();
+  if (!snap.ok()) {
+    if (I.pauser) I.pauser->resume();
+    for (auto& [r, d] : collected) r->carry = merge(r->carry, d, UINT64_MAX);
+    return snap.status().with_context("checkpoint seq " + std::to_string(m.seq) + ": capture");
+  }
+  const std::string used = snap->strategy;
   m.attrs = {{"host", host},
              {"pid", std::to_string(::getpid())},
              {"program", self_program()},
              {"ckpt_version", CKPT_VERSION_STRING},
-             {"tracker", I.tracker->name()},
-             {"strategy", I.strategy->name()}};
+             {"tracker", I.tracker_name},
+             {"strategy", used}};
+  const std::string id = m.id_hex();
+  const double stall_ms = double(stall_ns) / 1e6;
+  bool over = !snap->live && stall_ms > I.options.freeze_budget_ms;
+  if (over) m.attrs.push_back({"freeze_budget_exceeded", std::to_string(stall_ms) + " ms"});
+  I.strategy->observe(*snap, dirty_bytes, stall_ms, over);
 
-  CKPT_ASSIGN_OR_RETURN(Snapshot snap, I.strategy->capture(*I.regions, *I.tracker,
-                                                           m.chunk_size, options.force_full));
-  CheckpointWriter writer(*I.st, *I.pool);
-  auto written = writer.write(std::move(m), snap.streams, monotonic_ns() - t0, snap.live);
-  I.strategy->release(snap);
-  if (!written.ok()) return written.status();
-  // A live (sync) capture keeps the application paused until the checkpoint is
-  // durable, so the stall is the whole call.
-  if (snap.live) written->stats.capture_ms = double(monotonic_ns() - t0) / 1e6;
-  I.last_stats = written->stats;
-  I.parent = written->id;
-  I.next_seq = written->seq + 1;
-  return written->id_hex();
+  if (snap->live) {
+    // sync: the writer reads live memory, so everyone stays paused until it is durable.
+    I.persist(std::move(m), std::move(snap).value(), stall_ns);
+    const double total_ms = double(monotonic_ns() - t0) / 1e6;
+    if (I.pauser) I.pauser->resume();
+    over = total_ms > I.options.freeze_budget_ms;
+    std::lock_guard<std::mutex> lk(I.mu);
+    I.last_stats.queue_ms = queue_ms;
+    if (!I.pending_error.ok()) {
+      Status err = I.pending_error;
+      I.pending_error = Status();
+      return err;
+    }
+    I.last_stats.over_budget = over;
+    if (over) {
+      ++I.overruns;
+      I.log("checkpoint " + id.substr(0, 12) + " stalled the application " +
+            std::to_string(total_ms) + " ms, over the freeze budget of " +
+            std::to_string(I.options.freeze_budget_ms) + " ms (strategy sync)");
+    }
+    return id;
+  }
+  if (I.pauser) I.pauser->resume();
+  // --- the application runs again; persisting continues in the background ---
+  if (over) {
+    ++I.overruns;
+    I.log("checkpoint " + id.substr(0, 12) + " stalled the application " +
+          std::to_string(stall_ms) + " ms, over the freeze budget of " +
+          std::to_string(I.options.freeze_budget_ms) + " ms (strategy " + used + ")");
+  }
+  auto job = std::make_shared<std::pair<Manifest, Snapshot>>(std::move(m), std::move(snap).value());
+  I.persister->submit([&I, job, stall_ns, queue_ms] {
+    I.persist(std::move(job->first), std::move(job->second), stall_ns);
+    std::lock_guard<std::mutex> lk(I.mu);
+    I.last_stats.queue_ms = queue_ms;
+  });
+  return id;
 }
 
 Status Checkpointer::wait() {
+  impl_->persister->wait_idle();
+  std::lock_guard<std::mutex> lk(impl_->mu);
   Status st = impl_->pending_error;
   impl_->pending_error = Status();
   return st;
 }
 
 Result<std::optional<std::string>> Checkpointer::latest() {
+  impl_->persister->wait_idle();
   auto id = impl_->st->resolve("latest");
   if (id.ok()) return std::optional<std::string>(std::move(id).value());
   if (id.status().code() == Code::kNotFound) return std::optional<std::string>();
@@ -159,18 +344,33 @@ Result<std::optional<std::string>> Checkpointer::latest() {
 
 Result<CheckpointInfo> Checkpointer::restore(std::string_view ref) {
   CheckpointerImpl& I = *impl_;
+  I.persister->wait_idle();
   CKPT_ASSIGN_OR_RETURN(FileLock readers, I.st->lock_readers(FileLock::Mode::kShared, "restore"));
   CKPT_ASSIGN_OR_RETURN(std::string id, I.st->resolve(ref));
   CKPT_ASSIGN_OR_RETURN(Manifest m, I.st->manifest(id));
   Restorer restorer(*I.st, *I.regions);
   CKPT_RETURN_IF_ERROR(restorer.restore(m).with_context("restore"));
-  for (const auto& [key, r] : I.regions->all())
-    if (r->kind != StreamKind::kBlob) CKPT_RETURN_IF_ERROR(I.tracker->track(*r));
+  // Restoring wrote every page: start tracking afresh from the restored state.
+  for (const auto& [key, r] : I.regions->all()) {
+    r->carry.clear();
+    if (r->kind != StreamKind::kBlob) {
+      if (Status st = I.tracker->track(*r); !st.ok())
+        I.log("'" + r->name + "' is checkpointed by hashing every chunk: " + st.message());
+    }
+  }
+  std::lock_guard<std::mutex> lk(I.mu);
   I.parent = m.id;
   return m.info();
 }
 
-const CheckpointStats& Checkpointer::last_stats() const { return impl_->last_stats; }
+CheckpointStats Checkpointer::last_stats() const {
+  std::lock_guard<std::mutex> lk(impl_->mu);
+  return impl_->last_stats;
+}
+uint64_t Checkpointer::budget_overruns() const { return impl_->overruns; }
+const std::string& Checkpointer::tracker_name() const { return impl_->tracker_name; }
+const std::string& Checkpointer::strategy_name() const { return impl_->strategy_name; }
+const std::vector<std::string>& Checkpointer::notes() const { return impl_->notes; }
 Store& Checkpointer::store() { return *impl_->store; }
 
 }  // namespace ckpt

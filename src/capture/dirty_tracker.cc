@@ -1,5 +1,14 @@
 #include "capture/dirty_tracker.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "capture/dirty_mprotect.h"
+#include "capture/dirty_softdirty.h"
+#include "capture/dirty_uffd.h"
+
 namespace ckpt {
 
 namespace {
@@ -14,13 +23,93 @@ class FullScanTracker final : public DirtyTracker {
   }
 };
 
+constexpr size_t kPage = 4096;
+constexpr size_t kHuge = 2u << 20;
+
 }  // namespace
 
-Result<std::unique_ptr<DirtyTracker>> make_dirty_tracker(const std::string& name) {
-  if (name == "auto" || name == "full-scan" || name.empty())
-    return std::unique_ptr<DirtyTracker>(new FullScanTracker);
-  return Status(Code::kInvalidArgument,
-                "unknown dirty tracker '" + name + "' (available: auto, full-scan)");
+// Start-up self-test (KERNEL.md): on a scratch region, a written page, a page dropped
+// with MADV_DONTNEED and a dropped huge page must all be reported, and an untouched
+// page must not be. A tracker that fails is not used.
+Status self_test(DirtyTracker& tracker) {
+  const size_t len = 3 * kHuge;
+  void* raw = ::mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return Status::from_errno(errno, "self-test: mmap");
+  auto* mem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(raw) + kHuge - 1) & ~(kHuge - 1));
+  ::madvise(mem + kHuge, kHuge, MADV_HUGEPAGE);  // the middle 2 MiB may become a THP
+  std::memset(mem, 1, len);                      // populate before protecting (keeps THP)
+
+  Region region(64);
+  region.name = "ckpt-self-test";
+  region.kind = StreamKind::kRange;
+  region.addr = mem;
+  region.len = len;
+  Status st = tracker.track(region);
+  std::vector<uint64_t> want;
+  if (st.ok()) {
+    auto first = tracker.collect(region, kPage);  // starts a clean interval
+    if (!first.ok()) st = first.status();
+  }
+  if (st.ok()) {
+    mem[3 * kPage] = 2;                                 // a write
+    ::madvise(mem + 10 * kPage, kPage, MADV_DONTNEED);  // a dropped page reads as zero
+    ::madvise(mem + kHuge, kHuge, MADV_DONTNEED);       // a dropped (huge) page range
+    want = {3, 10};
+    for (size_t p = kHuge / kPage; p < 2 * kHuge / kPage; ++p) want.push_back(p);
+    auto got = tracker.collect(region, kPage);
+    if (!got.ok()) {
+      st = got.status();
+    } else if (got->has_value()) {
+      const auto& v = **got;
+      for (uint64_t p : want)
+        if (!std::binary_search(v.begin(), v.end(), p)) {
+          st = Status(Code::kUnsupported, std::string(tracker.name()) + " self-test: page " +
+                                              std::to_string(p) + " was changed but not reported");
+          break;
+        }
+      if (st.ok() && std::binary_search(v.begin(), v.end(), uint64_t{100}))
+        st = Status(Code::kUnsupported, std::string(tracker.name()) +
+                                            " self-test: an untouched page was reported");
+    }
+  }
+  tracker.untrack(region);
+  ::munmap(raw, len + kHuge);
+  return st;
+}
+
+Result<std::unique_ptr<DirtyTracker>> make_one(const std::string& name) {
+  if (name == "full-scan") return std::unique_ptr<DirtyTracker>(new FullScanTracker);
+  Result<std::unique_ptr<DirtyTracker>> t = Status(Code::kInvalidArgument, "");
+  if (name == "uffd-wp-async") t = UffdAsyncTracker::create();
+  else if (name == "soft-dirty") t = SoftDirtyTracker::create();
+  else if (name == "mprotect") t = MprotectTracker::create();
+  else
+    return Status(Code::kInvalidArgument,
+                  "unknown dirty tracker '" + name +
+                      "' (available: auto, uffd-wp-async, soft-dirty, mprotect, full-scan)");
+  if (!t.ok()) return t.status();
+  CKPT_RETURN_IF_ERROR(self_test(**t));
+  return t;
+}
+
+const std::vector<std::string>& tracker_names() {
+  static const std::vector<std::string> names = {"uffd-wp-async", "soft-dirty", "mprotect",
+                                                 "full-scan"};
+  return names;
+}
+
+Result<std::unique_ptr<DirtyTracker>> make_dirty_tracker(const std::string& name,
+                                                        std::vector<std::string>* notes) {
+  if (name != "auto" && !name.empty()) return make_one(name);
+  // auto: the first that works, in order of cost. mprotect is not chosen automatically:
+  // it breaks kernel writes into tracked memory (EFAULT), which an application that did
+  // not ask for it cannot expect.
+  for (const std::string n : {"uffd-wp-async", "soft-dirty"}) {
+    auto t = make_one(n);
+    if (t.ok()) return t;
+    if (notes) notes->push_back(n + " unavailable: " + t.status().message());
+  }
+  return make_one("full-scan");
 }
 
 }  // namespace ckpt

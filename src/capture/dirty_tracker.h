@@ -1,8 +1,8 @@
 // Dirty trackers tell a checkpoint which chunks of a region may have changed since the
-// previous one. This issue ships the universal fallback, full scan: it reports
-// "unknown", so the writer hashes every chunk and the hash comparison finds the
-// changes (block hashing). Kernel-assisted trackers (userfaultfd write-protect +
-// PAGEMAP_SCAN, soft-dirty, mprotect) implement the same interface.
+// previous one: userfaultfd write-protect + PAGEMAP_SCAN (dirty_uffd), soft-dirty
+// (dirty_softdirty), mprotect + SIGSEGV (dirty_mprotect), and the universal fallback,
+// full scan, which reports "unknown" so the writer hashes every chunk and the hash
+// comparison with the previous tree finds the changes (block hashing).
 #pragma once
 
 #include <memory>
@@ -29,7 +29,14 @@ class DirtyTracker {
                                                                uint32_t chunk_size) = 0;
 };
 
-// "auto" | "full-scan". Unknown names are kInvalidArgument listing the valid ones.
-Result<std::unique_ptr<DirtyTracker>> make_dirty_tracker(const std::string& name);
+// "auto" | "uffd-wp-async" | "soft-dirty" | "mprotect" | "full-scan". Every tracker but
+// full-scan must pass a start-up self-test; a named one that fails is an error, while
+// "auto" falls back (uffd-wp-async, soft-dirty, full-scan) and says why in `notes`.
+Result<std::unique_ptr<DirtyTracker>> make_dirty_tracker(const std::string& name,
+                                                        std::vector<std::string>* notes = nullptr);
+const std::vector<std::string>& tracker_names();
+// The self-test on its own (ckpt check runs it for every tracker).
+Status self_test(DirtyTracker& tracker);
+Result<std::unique_ptr<DirtyTracker>> make_one(const std::string& name);
 
 }  // namespace ckpt

@@ -25,6 +25,9 @@ struct Region {
   std::unique_ptr<ArenaImpl> arena;   // arenas
   std::vector<uint8_t> blob;          // blobs
   StreamTree tree;                    // chunk tree as of this writer's last checkpoint
+  // Chunks a failed checkpoint had collected from the tracker: the next capture must
+  // look at them again (the tracker has already forgotten them).
+  std::vector<uint64_t> carry;
 
   explicit Region(uint32_t fanout) : tree(fanout) {}
   const uint8_t* data() const;

@@ -1,11 +1,14 @@
 // A snapshot strategy turns the live regions into a consistent, stable view that the
-// writer can persist. The application is stalled only for capture(); release() ends
-// the snapshot once persisting is done.
+// writer can persist. Application threads are stalled only for capture(); release()
+// ends the snapshot once the writer is done with it.
 //
-// Shipped here: "sync" — the view is the live memory itself, so the application stays
-// paused in checkpoint() until the checkpoint is durable. Low-stall strategies
-// (stop-and-copy into a staging pool, fork, user-space copy-on-write) implement the
-// same interface and let checkpoint() return right after capture().
+//   sync           the view is the live memory itself: the application stays paused
+//                  until the checkpoint is durable (no copy, longest stall)
+//   stop-and-copy  pause, copy the dirty chunks into a staging pool, resume
+//   fork           pause, fork(): the child holds a copy-on-write image the writer
+//                  reads with process_vm_readv; resume at once
+//   auto           per checkpoint, the cheapest of the above from the dirty count
+//                  (known before capture) and measured costs
 #pragma once
 
 #include <memory>
@@ -15,30 +18,53 @@
 
 #include <ckpt/status.h>
 
-#include "capture/dirty_tracker.h"
 #include "capture/region.h"
+#include "snapshot/chunk_source.h"
 #include "store/checkpoint_writer.h"
+#include "util/thread_pool.h"
 
 namespace ckpt {
 
+// One region to capture, with the chunks its tracker reported (already including any
+// carried over from a failed checkpoint, and every chunk if the tree is not valid).
+struct CaptureItem {
+  Region* region = nullptr;
+  std::vector<uint64_t> dirty;  // ascending chunk indices
+  uint64_t length = 0;          // stream length at capture
+};
+
 struct Snapshot {
   std::vector<StreamSource> streams;
-  std::vector<std::optional<std::vector<uint64_t>>> dirty;  // owned dirty lists
-  // True when `streams` point into live memory: the caller must keep the
-  // application paused until the writer is done.
-  bool live = true;
+  std::vector<std::unique_ptr<ChunkSource>> sources;
+  std::vector<std::vector<uint64_t>> dirty;  // owned by the snapshot, one per stream
+  std::vector<std::vector<uint8_t>> blobs;   // copies of blob bytes
+  std::string strategy;                      // name of the strategy that captured it
+  // True when `streams` read live memory: the application must stay paused until the
+  // writer is done with the snapshot.
+  bool live = false;
+  std::shared_ptr<void> hold;  // strategy-specific resources (staging, child process)
 };
 
 class SnapshotStrategy {
  public:
   virtual ~SnapshotStrategy() = default;
   virtual const char* name() const = 0;
-  virtual Result<Snapshot> capture(RegionSet& regions, DirtyTracker& tracker,
-                                   uint32_t chunk_size, bool force_full) = 0;
-  virtual void release(Snapshot& snap) = 0;
+  // Called with application threads paused.
+  virtual Result<Snapshot> capture(std::vector<CaptureItem>& items, uint32_t chunk_size) = 0;
+  // Called after the writer finished (successfully or not).
+  virtual void release(Snapshot& snap) { snap = Snapshot{}; }
+  // Feedback for adaptive strategies: the stall a capture of `dirty_bytes` took.
+  virtual void observe(const Snapshot&, uint64_t dirty_bytes, double stall_ms, bool over_budget) {}
 };
 
-// "auto" | "sync".
-Result<std::unique_ptr<SnapshotStrategy>> make_snapshot_strategy(const std::string& name);
+// "auto" | "sync" | "stop-and-copy" | "fork".
+Result<std::unique_ptr<SnapshotStrategy>> make_snapshot_strategy(const std::string& name,
+                                                                ThreadPool& pool);
+const std::vector<std::string>& strategy_names();
+
+// Shared by the strategies: fills the StreamSource fields that do not depend on where
+// the bytes come from, and copies blobs (they are small and the application may
+// replace them right after capture).
+void describe_streams(std::vector<CaptureItem>& items, Snapshot& snap);
 
 }  // namespace ckpt

@@ -84,10 +84,11 @@ Status CheckpointWriter::write_stream(StreamSource& s, CheckpointStats& st) {
   std::vector<std::vector<uint8_t>> packed(kBatch);
   for (size_t b = 0; b < dirty->size(); b += kBatch) {
     size_t n = std::min(kBatch, dirty->size() - b);
+    CKPT_RETURN_IF_ERROR(s.source->prepare(b, b + n));
     auto span_of = [&](size_t j) {
       uint64_t i = (*dirty)[b + j];
       uint64_t off = i * cs;
-      return std::span<const uint8_t>(s.data + off, std::min(cs, len - off));
+      return std::span<const uint8_t>(s.source->chunk(b + j, i), std::min(cs, len - off));
     };
     pool_.parallel_for(n, [&](size_t lo, size_t hi) {
       for (size_t j = lo; j < hi; ++j) {

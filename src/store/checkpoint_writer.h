@@ -17,18 +17,19 @@
 #include "store/manifest.h"
 #include "store/pack_writer.h"
 #include "store/store_impl.h"
+#include "snapshot/chunk_source.h"
 #include "store/tree.h"
 #include "util/thread_pool.h"
 
 namespace ckpt {
 
-// One stream as the capture hands it over. `data` stays valid and unchanged until
-// write() returns (a stable snapshot or the paused application's memory).
+// One stream as the capture hands it over. `source` yields the captured bytes of each
+// dirty chunk and stays valid until write() returns.
 struct StreamSource {
   StreamInfo info;                         // name, kind, address, length, reserved
-  const uint8_t* data = nullptr;           // info.length bytes
+  ChunkSource* source = nullptr;
   StreamTree* tree = nullptr;              // the stream's tree as of the parent checkpoint
-  const std::vector<uint64_t>* dirty = nullptr;  // chunk indices to examine; null: all
+  const std::vector<uint64_t>* dirty = nullptr;  // ascending chunk indices; null: all
 };
 
 class CheckpointWriter {

@@ -58,7 +58,7 @@ TEST(ArenaTest, RestoreIntoTakenAddressFailsCleanly) {
     Arena* a = cp->create_arena("st", {.size = 1u << 20}).value();
     base = a->base();
     a->set_root(a->make<uint64_t>(42));
-    ASSERT_TRUE(cp->checkpoint().ok());
+    ASSERT_TRUE(test::durable(*cp).ok());
   }
   void* blocker = mmap(reinterpret_cast<void*>(base), 4096, PROT_READ,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);

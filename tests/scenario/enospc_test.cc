@@ -26,11 +26,11 @@ TEST(EnospcTest, FullDiskKeepsLastCheckpoint) {
   test::fill_random(mem.data(), mem.size(), 1);
   auto cp = Checkpointer::open({.store = store, .store_options = {.create_if_missing = true, .compress = false}}).value();
   ASSERT_TRUE(cp->protect("m", mem.data(), mem.size()).ok());
-  std::string first = cp->checkpoint().value();
+  std::string first = test::durable(*cp).value();
   std::vector<uint8_t> committed = mem;
 
   test::fill_random(mem.data(), mem.size(), 2);  // another 4 MiB does not fit
-  auto second = cp->checkpoint();
+  auto second = test::durable(*cp);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), Code::kNoSpace) << second.status().to_string();
   EXPECT_NE(second.status().message().find(store), std::string::npos);
@@ -45,7 +45,7 @@ TEST(EnospcTest, FullDiskKeepsLastCheckpoint) {
   // Space comes back (a smaller change fits): checkpointing works again.
   mem = committed;
   mem[0] ^= 1;
-  auto third = cp->checkpoint();
+  auto third = test::durable(*cp);
   ASSERT_TRUE(third.ok()) << third.status().to_string();
   cp.reset();
   std::vector<uint8_t> out(mem.size());

@@ -101,6 +101,9 @@ int cmd_state(const char* store, uint64_t seed, int rounds) {
     fill(blob.data(), blob.size(), s);
     if (auto st = (*cp)->put_blob("meta", blob); !st.ok()) return die(st);
     auto id = (*cp)->checkpoint({.labels = {"round=" + std::to_string(r)}});
+    if (id.ok()) {
+      if (auto st = (*cp)->wait(); !st.ok()) return die(st);
+    }
     if (!id.ok()) return die(id.status());
     std::printf("%s %s\n", id->c_str(), digest_state(a, buf.data(), blob).c_str());
   }
@@ -144,6 +147,9 @@ int cmd_loop(const char* store) {
     fill(blob.data(), blob.size(), n);
     if (auto st = (*cp)->put_blob("n", blob); !st.ok()) return die(st);
     auto id = (*cp)->checkpoint();
+    if (id.ok()) {
+      if (auto st = (*cp)->wait(); !st.ok()) return die(st);
+    }
     if (!id.ok()) return die(id.status());
     std::printf("committed %llu\n", static_cast<unsigned long long>(n));
     std::fflush(stdout);

@@ -24,10 +24,10 @@ class CorruptionTest : public ::testing::Test {
     test::fill_random(mem_.data(), mem_.size(), 11);
     auto cp = Checkpointer::open({.store = dir_.path(), .store_options = {.create_if_missing = true, .compress = false}}).value();
     ASSERT_TRUE(cp->protect("m", mem_.data(), mem_.size()).ok());
-    a_ = cp->checkpoint().value();
+    a_ = test::durable(*cp).value();
     mem_a_ = mem_;
     for (int p = 0; p < 4; ++p) mem_[p * 4096 * 10 + 1] ^= 0x33;
-    b_ = cp->checkpoint().value();
+    b_ = test::durable(*cp).value();
     packs_ = test::files_in(dir_.sub("packs"), ".pack");
     ASSERT_EQ(packs_.size(), 2u);
     // Order packs: the big one belongs to A.
@@ -167,7 +167,7 @@ TEST_F(CorruptionTest, ManifestFromAnotherStoreIsRefused) {
   {
     auto cp = Checkpointer::open({.store = other.path()}).value();
     ASSERT_TRUE(cp->protect("m", m2.data(), m2.size()).ok());
-    foreign = cp->checkpoint().value();
+    foreign = test::durable(*cp).value();
   }
   test::write_all_file(dir_.sub("manifests/" + foreign + ".mf"),
                        test::read_all(other.sub("manifests/" + foreign + ".mf")));
