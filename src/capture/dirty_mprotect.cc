@@ -1,11 +1,14 @@
 #include "capture/dirty_mprotect.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 #include <sys/mman.h>
 
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 #include "capture/dirty_uffd.h"  // ChunkCollector
 
@@ -34,13 +37,17 @@ void on_segv(int sig, siginfo_t* info, void* ctx) {
     uintptr_t lo = s.lo.load(std::memory_order_acquire), hi = s.hi.load(std::memory_order_acquire);
     if (lo == 0 || addr < lo || addr >= hi) continue;
     uintptr_t page = addr & ~(kPage - 1);
-    s.bits[(page - lo) / kPage].store(1, std::memory_order_release);
+    // Unprotect first, then record: if a capture runs between the two (this thread is
+    // paused), it re-protects the page and the write has not happened yet, so the
+    // retried write faults again and is recorded for the next checkpoint. The other
+    // order could lose the write (bit consumed by the capture, then the page unprotected).
     if (::mprotect(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE) != 0) {
       // Out of VMAs (vm.max_map_count): give up tracking this region until the next
       // collect, which then reports every chunk.
-      s.overflow.store(true, std::memory_order_release);
       ::mprotect(reinterpret_cast<void*>(lo), hi - lo, PROT_READ | PROT_WRITE);
+      s.overflow.store(true, std::memory_order_release);
     }
+    s.bits[(page - lo) / kPage].store(1, std::memory_order_release);
     return;
   }
   // Not ours: behave as if we were not installed.
@@ -62,6 +69,8 @@ Slot* slot_of(Region* r) {
 }  // namespace
 
 Result<std::unique_ptr<DirtyTracker>> MprotectTracker::create() {
+  int pm = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (pm < 0) return Status::from_errno(errno, "mprotect tracker: open /proc/self/pagemap");
   std::lock_guard<std::mutex> lk(g_mu);
   if (g_users.fetch_add(1) == 0) {
     struct sigaction sa{};
@@ -70,10 +79,13 @@ Result<std::unique_ptr<DirtyTracker>> MprotectTracker::create() {
     sigemptyset(&sa.sa_mask);
     if (::sigaction(SIGSEGV, &sa, &g_previous) != 0) {
       g_users.fetch_sub(1);
+      ::close(pm);
       return Status::from_errno(errno, "mprotect tracker: sigaction(SIGSEGV)");
     }
   }
-  return std::unique_ptr<DirtyTracker>(new MprotectTracker);
+  auto t = std::unique_ptr<MprotectTracker>(new MprotectTracker);
+  t->pagemap_.reset(pm);
+  return std::unique_ptr<DirtyTracker>(std::move(t));
 }
 
 MprotectTracker::~MprotectTracker() {
@@ -140,9 +152,21 @@ Result<std::optional<std::vector<uint64_t>>> MprotectTracker::collect(Region& re
   if (::mprotect(reinterpret_cast<void*>(lo), hi - lo, PROT_READ) != 0)
     return Status::from_errno(errno, "mprotect tracker: re-protect '" + region.name + "'");
   ChunkCollector out(region.address(), region.length(), chunk_size);
+  // Pages dropped with MADV_DONTNEED (or never populated) change to zero without a
+  // fault: /proc/self/pagemap shows them as neither present nor swapped. Report them
+  // too; they cost the writer only a zero test.
+  uintptr_t end = std::min<uintptr_t>(hi, (region.address() + region.length() + kPage - 1) & ~(kPage - 1));
+  size_t scan = end > lo ? (end - lo) / kPage : 0;
+  std::vector<uint64_t> pm(scan);
+  if (scan && ::pread(pagemap_.get(), pm.data(), scan * 8, static_cast<off_t>(lo / kPage * 8)) !=
+                  static_cast<ssize_t>(scan * 8))
+    return Status::from_errno(errno, "mprotect tracker: read /proc/self/pagemap");
   size_t pages = (hi - lo) / kPage;
-  for (size_t p = 0; p < pages; ++p)
-    if (s->bits[p].exchange(0, std::memory_order_acq_rel)) out.add(lo + p * kPage, lo + (p + 1) * kPage);
+  for (size_t p = 0; p < pages; ++p) {
+    bool written = s->bits[p].exchange(0, std::memory_order_acq_rel);
+    bool absent = p < scan && !(pm[p] & (3ull << 62));
+    if (written || absent) out.add(lo + p * kPage, lo + (p + 1) * kPage);
+  }
   if (overflow) return std::optional<std::vector<uint64_t>>{};
   return std::optional<std::vector<uint64_t>>(out.take());
 }

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "capture/dirty_tracker.h"
+#include "util/unique_fd.h"
 
 namespace ckpt {
 
@@ -23,6 +24,9 @@ class MprotectTracker final : public DirtyTracker {
   void untrack(Region& region) override;
   Result<std::optional<std::vector<uint64_t>>> collect(Region& region,
                                                        uint32_t chunk_size) override;
+
+ private:
+  UniqueFd pagemap_;
 };
 
 }  // namespace ckpt
