@@ -29,6 +29,7 @@ class CheckpointerImpl {
   std::unique_ptr<DirtyTracker> tracker;
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<SnapshotStrategy> strategy;
+  std::mutex pauser_mu;                  // guards creating `pauser`
   std::unique_ptr<ThreadPauser> pauser;  // created on first register_thread()
   std::string tracker_name, strategy_name;
   std::vector<std::string> notes;
@@ -229,7 +230,9 @@ Status Checkpointer::remove_blob(std::string_view name) {
   return impl_->regions->remove(std::string(name), StreamKind::kBlob);
 }
 
+// Called from the application's threads, concurrently.
 Status Checkpointer::register_thread() {
+  std::lock_guard<std::mutex> lk(impl_->pauser_mu);
   if (!impl_->pauser) {
     CKPT_ASSIGN_OR_RETURN(impl_->pauser, ThreadPauser::create());
   }
@@ -237,6 +240,7 @@ Status Checkpointer::register_thread() {
 }
 
 void Checkpointer::unregister_thread() {
+  std::lock_guard<std::mutex> lk(impl_->pauser_mu);
   if (impl_->pauser) impl_->pauser->remove_self();
 }
 

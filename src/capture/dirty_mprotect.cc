@@ -37,17 +37,23 @@ void on_segv(int sig, siginfo_t* info, void* ctx) {
     uintptr_t lo = s.lo.load(std::memory_order_acquire), hi = s.hi.load(std::memory_order_acquire);
     if (lo == 0 || addr < lo || addr >= hi) continue;
     uintptr_t page = addr & ~(kPage - 1);
-    // Unprotect first, then record: if a capture runs between the two (this thread is
-    // paused), it re-protects the page and the write has not happened yet, so the
-    // retried write faults again and is recorded for the next checkpoint. The other
-    // order could lose the write (bit consumed by the capture, then the page unprotected).
+    std::atomic<uint8_t>& bit = s.bits[(page - lo) / kPage];
+    // Record, unprotect, record again. A capture can run between any two steps (this
+    // thread is paused there): if it runs after the first record, it sees the page as
+    // dirty, which covers other threads writing it through the unprotected page before
+    // the pause; if it re-protects the page after our mprotect, the second record
+    // makes sure the write we are about to retry is reported next time (the retry
+    // faults again in any case). Either single order loses a write.
+    bit.store(1, std::memory_order_release);
     if (::mprotect(reinterpret_cast<void*>(page), kPage, PROT_READ | PROT_WRITE) != 0) {
       // Out of VMAs (vm.max_map_count): give up tracking this region until the next
-      // collect, which then reports every chunk.
+      // collect, which then reports every chunk. Flag, open up, flag again: the same
+      // reasoning as for the page bit.
+      s.overflow.store(true, std::memory_order_release);
       ::mprotect(reinterpret_cast<void*>(lo), hi - lo, PROT_READ | PROT_WRITE);
       s.overflow.store(true, std::memory_order_release);
     }
-    s.bits[(page - lo) / kPage].store(1, std::memory_order_release);
+    bit.store(1, std::memory_order_release);
     return;
   }
   // Not ours: behave as if we were not installed.

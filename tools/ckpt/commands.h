@@ -70,6 +70,13 @@ struct GcCmdOptions {
 };
 int run_gc(const GlobalOptions& g, const GcCmdOptions& o);
 
+// `ckpt check`: kernel features, dirty trackers and capture strategies (check.cc).
+// Needs no store.
+struct CheckOptions {
+  bool json = false;
+};
+int run_check(const CheckOptions& o);
+
 // "30s", "10m", "2h", "7d", "1w", "1d12h"; a bare number is seconds. nullopt if malformed.
 std::optional<int64_t> parse_duration(std::string_view text);
 

@@ -20,7 +20,8 @@ namespace ckpt::cli {
 namespace {
 
 constexpr const char* kFooter =
-    "The store is --store DIR (before or after the command) or $CKPT_STORE.\n"
+    "The store is --store DIR (before or after the command) or $CKPT_STORE; 'check' needs\n"
+    "none.\n"
     "IDs may be abbreviated to a unique prefix of at least 4 hex digits; 'latest' is the\n"
     "newest checkpoint.\n"
     "Exit status: 0 success, 1 failure or problems found, 2 bad command line.";
@@ -121,6 +122,12 @@ int run(int argc, char** argv) {
       ->check(kFraction);
   json_flag(gc, gc_o.json);
 
+  CheckOptions check_o;
+  auto* check = app.add_subcommand(
+      "check", "Report which kernel features, dirty trackers and capture strategies work here "
+               "(needs no store)");
+  json_flag(check, check_o.json);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -142,6 +149,7 @@ int run(int argc, char** argv) {
   if (diff->parsed()) return run_diff(g, diff_o);
   if (prune->parsed()) return run_prune(g, prune_o);
   if (gc->parsed()) return run_gc(g, gc_o);
+  if (check->parsed()) return run_check(check_o);
   print_error("no command given");
   return kExitUsage;
 }
