@@ -14,7 +14,7 @@ namespace {
 
 TEST(EnospcTest, FullDiskKeepsLastCheckpoint) {
   test::TempDir dir;
-  if (::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=6m,mode=0700") != 0)
+  if (::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=10m,mode=0700") != 0)
     GTEST_SKIP() << "cannot mount tmpfs (not root?)";
   struct Unmount {
     std::string p;
@@ -28,6 +28,9 @@ TEST(EnospcTest, FullDiskKeepsLastCheckpoint) {
   ASSERT_TRUE(cp->protect("m", mem.data(), mem.size()).ok());
   std::string first = test::durable(*cp).value();
   std::vector<uint8_t> committed = mem;
+  // Fill the disk so the next 4 MiB cannot fit.
+  std::vector<uint8_t> filler(5u << 20, 1);
+  test::write_all_file(dir.path() + "/filler", filler);
 
   test::fill_random(mem.data(), mem.size(), 2);  // another 4 MiB does not fit
   auto second = test::durable(*cp);
@@ -42,11 +45,14 @@ TEST(EnospcTest, FullDiskKeepsLastCheckpoint) {
   EXPECT_TRUE(v->ok());
   EXPECT_EQ(cp->store().resolve("latest").value(), first);
 
-  // Space comes back (a smaller change fits): checkpointing works again.
-  mem = committed;
-  mem[0] ^= 1;
+  // Space comes back. The failed checkpoint's pages were already consumed from the
+  // dirty tracker; the next checkpoint must still save them (carry-over), even though
+  // memory is not touched again.
+  ASSERT_EQ(::unlink((dir.path() + "/filler").c_str()), 0);
+  std::vector<uint8_t> failed_state = mem;
   auto third = test::durable(*cp);
   ASSERT_TRUE(third.ok()) << third.status().to_string();
+  EXPECT_EQ(cp->store().read_stream(*third, "m").value(), failed_state);
   cp.reset();
   std::vector<uint8_t> out(mem.size());
   auto cp2 = Checkpointer::open({.store = store}).value();
