@@ -1,7 +1,7 @@
 // ckpt-heat: 2-D heat diffusion (Jacobi, 5-point stencil) that survives SIGKILL.
 // One time step is kSweepsPerStep Jacobi sweeps.
 //
-//   ckpt-heat --store DIR --size N --steps S --every K [--quiet]
+//   ckpt-heat --store DIR --size N --steps S --every K [--tracker T] [--strategy S] [--quiet]
 //
 // Both N x N grids and a small State live in a ckpt arena. The arena is re-created at
 // the same address on restore, so the State's pointers to the grids stay valid: after a
@@ -39,6 +39,7 @@ struct Args {
   std::string store;
   uint64_t n = 0, steps = 0, every = 0;
   bool quiet = false;
+  std::string tracker = "auto", strategy = "auto";
 };
 
 [[noreturn]] void die(const ckpt::Status& st) {
@@ -48,7 +49,7 @@ struct Args {
 
 ckpt::Status usage(const std::string& why) {
   return ckpt::Status(ckpt::Code::kInvalidArgument,
-                      why + " (usage: ckpt-heat --store DIR --size N --steps S --every K [--quiet])");
+                      why + " (usage: ckpt-heat --store DIR --size N --steps S --every K [--tracker T] [--strategy S] [--quiet])");
 }
 
 ckpt::Status parse(int argc, char** argv, Args& a) {
@@ -73,6 +74,8 @@ ckpt::Status parse(int argc, char** argv, Args& a) {
     };
     ckpt::Status st;
     if (arg == "--store") a.store = val;
+    else if (arg == "--tracker") a.tracker = val;
+    else if (arg == "--strategy") a.strategy = val;
     else if (arg == "--size") st = number(a.n);
     else if (arg == "--steps") st = number(a.steps);
     else if (arg == "--every") st = number(a.every);
@@ -121,7 +124,8 @@ int main(int argc, char** argv) {
   Args a;
   if (auto st = parse(argc, argv, a); !st.ok()) die(st);
 
-  auto opened = ckpt::Checkpointer::open({.store = a.store});
+  auto opened = ckpt::Checkpointer::open({.store = a.store, .tracker = a.tracker,
+                                          .strategy = a.strategy});
   if (!opened.ok()) die(opened.status());
   auto cp = std::move(opened).value();
 
@@ -163,14 +167,16 @@ int main(int argc, char** argv) {
   while (s->step < a.steps) {
     step(*s);
     if (s->step % a.every != 0) continue;
+    // Returns once the grid is captured; it is written in the background while the
+    // next steps run. A kill before it is durable resumes from the previous one.
     auto id = cp->checkpoint({.labels = {"step=" + std::to_string(s->step)}});
     if (!id.ok()) die(id.status());
-    if (auto st = cp->wait(); !st.ok()) die(st);
     if (!a.quiet)
       std::fprintf(stderr, "checkpoint %.12s at step %llu\n", id->c_str(),
                    (unsigned long long)s->step);
   }
 
+  if (auto st = cp->wait(); !st.ok()) die(st);  // report a failed background write
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(s->grid[s->cur]), grid_bytes, md);
   std::printf("checksum ");
