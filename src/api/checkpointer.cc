@@ -156,10 +156,15 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
   CKPT_ASSIGN_OR_RETURN(impl->store, Store::open(options.store, options.store_options));
   impl->st = &impl->store->impl();
   CKPT_RETURN_IF_ERROR(impl->st->lock_writer("open a checkpointer on " + options.store));
-  CKPT_ASSIGN_OR_RETURN(impl->tracker, make_dirty_tracker(options.tracker, &impl->notes));
+  // cow saves pages before the application's first write, which only sync-mode
+  // write-protect can do: "auto" means uffd-wp-sync for it.
+  std::string tracker = options.tracker;
+  if (options.strategy == "cow" && (tracker == "auto" || tracker.empty())) tracker = "uffd-wp-sync";
+  CKPT_ASSIGN_OR_RETURN(impl->tracker, make_dirty_tracker(tracker, &impl->notes));
   impl->tracker_name = impl->tracker->name();
   impl->pool = std::make_unique<ThreadPool>(options.threads);
-  CKPT_ASSIGN_OR_RETURN(impl->strategy, make_snapshot_strategy(options.strategy, *impl->pool));
+  CKPT_ASSIGN_OR_RETURN(impl->strategy,
+                        make_snapshot_strategy(options.strategy, *impl->pool, impl->tracker.get()));
   impl->strategy_name = impl->strategy->name();
   CKPT_ASSIGN_OR_RETURN(uint64_t seq, impl->st->max_seq());
   impl->next_seq = seq + 1;
@@ -270,6 +275,7 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   for (const auto& it : items) collected.emplace_back(it.region, it.dirty);
   uint64_t dirty_bytes = 0;
   for (const auto& it : items) dirty_bytes += it.dirty.size() * uint64_t{m.chunk_size};
+  const uint64_t t_collected = monotonic_ns();
   Result<Snapshot> snap = st.ok() ? I.strategy->capture(items, m.chunk_size) : Result<Snapshot>(st);
   uint64_t stall_ns = monotonic_ns() - t0;
   if (options.at_capture) options.at_capture();
@@ -289,7 +295,8 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   const double stall_ms = double(stall_ns) / 1e6;
   bool over = !snap->live && stall_ms > I.options.freeze_budget_ms;
   if (over) m.attrs.push_back({"freeze_budget_exceeded", std::to_string(stall_ms) + " ms"});
-  I.strategy->observe(*snap, dirty_bytes, stall_ms, over);
+  // The strategy learns from its own part of the stall (collecting is common to all).
+  I.strategy->observe(*snap, dirty_bytes, double(t0 + stall_ns - t_collected) / 1e6, over);
 
   if (snap->live) {
     // sync: the writer reads live memory, so everyone stays paused until it is durable.

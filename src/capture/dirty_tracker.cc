@@ -8,6 +8,7 @@
 #include "capture/dirty_mprotect.h"
 #include "capture/dirty_softdirty.h"
 #include "capture/dirty_uffd.h"
+#include "capture/dirty_uffd_sync.h"
 
 namespace ckpt {
 
@@ -81,20 +82,22 @@ Result<std::unique_ptr<DirtyTracker>> make_one(const std::string& name) {
   if (name == "full-scan") return std::unique_ptr<DirtyTracker>(new FullScanTracker);
   Result<std::unique_ptr<DirtyTracker>> t = Status(Code::kInvalidArgument, "");
   if (name == "uffd-wp-async") t = UffdAsyncTracker::create();
+  else if (name == "uffd-wp-sync") t = UffdSyncTracker::create();
   else if (name == "soft-dirty") t = SoftDirtyTracker::create();
   else if (name == "mprotect") t = MprotectTracker::create();
   else
     return Status(Code::kInvalidArgument,
                   "unknown dirty tracker '" + name +
-                      "' (available: auto, uffd-wp-async, soft-dirty, mprotect, full-scan)");
+                      "' (available: auto, uffd-wp-async, uffd-wp-sync, soft-dirty, mprotect, "
+                      "full-scan)");
   if (!t.ok()) return t.status();
   CKPT_RETURN_IF_ERROR(self_test(**t));
   return t;
 }
 
 const std::vector<std::string>& tracker_names() {
-  static const std::vector<std::string> names = {"uffd-wp-async", "soft-dirty", "mprotect",
-                                                 "full-scan"};
+  static const std::vector<std::string> names = {"uffd-wp-async", "uffd-wp-sync", "soft-dirty",
+                                                 "mprotect", "full-scan"};
   return names;
 }
 

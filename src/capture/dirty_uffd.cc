@@ -8,13 +8,13 @@
 #include <vector>
 
 #include "capture/kernel_uapi.h"
+#include "capture/pagemap_scan.h"
 
 namespace ckpt {
 
 namespace {
 
 constexpr uintptr_t kPage = 4096;
-constexpr size_t kVecLen = 1024;  // regions per PAGEMAP_SCAN call
 
 uintptr_t page_down(uintptr_t a) { return a & ~(kPage - 1); }
 uintptr_t page_up(uintptr_t a) { return (a + kPage - 1) & ~(kPage - 1); }
@@ -63,33 +63,7 @@ UffdAsyncTracker::UffdAsyncTracker(UniqueFd uffd, UniqueFd pagemap)
 
 template <typename Fn>
 Status UffdAsyncTracker::scan(uintptr_t lo, uintptr_t hi, Fn&& fn) {
-  std::vector<page_region> vec(kVecLen);
-  uintptr_t start = lo;
-  while (start < hi) {
-    pm_scan_arg arg{};
-    arg.size = sizeof arg;
-    // WP_MATCHING re-protects what it reports, in the same walk; CHECK_WPASYNC makes
-    // a range that is not async-WP registered an EPERM instead of a silent "clean".
-    arg.flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC;
-    arg.start = start;
-    arg.end = hi;
-    arg.vec = reinterpret_cast<uintptr_t>(vec.data());
-    arg.vec_len = vec.size();
-    arg.category_mask = PAGE_IS_WRITTEN;
-    arg.return_mask = PAGE_IS_WRITTEN;
-    long n = ::ioctl(pagemap_.get(), PAGEMAP_SCAN, &arg);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::from_errno(errno, "PAGEMAP_SCAN");
-    }
-    for (long i = 0; i < n; ++i) fn(vec[i].start, vec[i].end);
-    // Quirk: with more than 512 regions in one call, walk_end can be stale although the
-    // walk finished. A call that filled fewer slots than vec_len is complete; a full one
-    // continues after the last region it reported (rescanning clean pages is harmless).
-    if (static_cast<size_t>(n) < vec.size()) break;
-    start = vec[n - 1].end;
-  }
-  return {};
+  return pagemap_scan_written(pagemap_.get(), lo, hi, /*reprotect=*/true, fn);
 }
 
 Status UffdAsyncTracker::track(Region& region) {

@@ -538,9 +538,16 @@ FeatureCheck check_strategy(const std::string& name) {
                "durable (no copy, longest stall)";
   } else if (name == "stop-and-copy") {
     c.detail = "always available: pause, copy the dirty chunks into a staging pool, resume";
+  } else if (name == "cow") {
+    // cow runs on the sync write-protect tracker; its availability is that tracker's.
+    auto t = make_one("uffd-wp-sync");
+    c.ok = t.ok();
+    c.detail = t.ok() ? "available with the uffd-wp-sync tracker (its self-test passed): the "
+                        "pause only marks dirty pages; pages are saved before the first write"
+                      : "needs the uffd-wp-sync tracker: " + t.status().message();
   } else {
     ThreadPool pool(1);
-    auto s = make_snapshot_strategy(name, pool);
+    auto s = make_snapshot_strategy(name, pool, nullptr);
     c.ok = s.ok();
     c.detail = s.ok() ? "created; ckpt check has no further availability test for it"
                       : s.status().message();

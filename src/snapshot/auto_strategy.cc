@@ -1,10 +1,12 @@
 // auto: picks stop-and-copy or fork for each checkpoint. The dirty count is known before
-// capture (the tracker has been collected), so the stall of each candidate can be
-// estimated: stop-and-copy costs dirty bytes / copy bandwidth, fork costs resident
-// memory x fork cost per byte (page-table copying). Both rates start from figures
-// measured on this class of machine and are updated from every capture they make (an
-// exponentially weighted average); a capture that broke the freeze budget doubles that
-// strategy's estimate for a while, so the choice adapts.
+// capture (the tracker has been collected; that cost is common to both and not part of
+// the choice), so the rest of the stall can be estimated: stop-and-copy costs dirty
+// bytes / copy bandwidth, fork costs resident memory x fork cost per byte (page-table
+// copying). Both rates start from figures measured on this class of machine and are
+// updated from every capture they make (an exponentially weighted average). Every 16th
+// checkpoint whose two estimates are within 2x of each other tries the other one, so a
+// rate that started wrong gets corrected. A capture that broke the freeze budget
+// doubles that strategy's estimate for a while, so the choice adapts.
 #include <unistd.h>
 
 #include <cstdio>
@@ -35,13 +37,15 @@ class AutoStrategy final : public SnapshotStrategy {
     resident_ = resident_bytes();
     double copy_ms = double(dirty) / copy_bytes_per_ms_ * copy_penalty_;
     double fork_ms = double(resident_) * fork_ms_per_byte_ * fork_penalty_;
-    SnapshotStrategy* pick = copy_ms <= fork_ms ? copy_.get() : fork_.get();
+    bool copy = copy_ms <= fork_ms;
+    bool close = std::max(copy_ms, fork_ms) < 2 * std::min(copy_ms, fork_ms);
+    if (close && ++explore_ % 16 == 0) copy = !copy;
+    SnapshotStrategy* pick = copy ? copy_.get() : fork_.get();
     auto snap = pick->capture(items, cs);
     if (snap.ok()) snap->strategy = pick->name();
     return snap;
   }
 
-  void release(Snapshot& snap) override { snap = Snapshot{}; }
 
   void observe(const Snapshot& snap, uint64_t dirty_bytes, double stall_ms, bool over) override {
     constexpr double kWeight = 0.3;
@@ -59,9 +63,10 @@ class AutoStrategy final : public SnapshotStrategy {
 
  private:
   std::unique_ptr<SnapshotStrategy> copy_, fork_;
-  // Starting points measured here (KERNEL.md): memcpy ~4 GB/s of scattered 4 KiB pages
-  // on two threads; fork ~10 ms per GiB resident with 4 KiB pages.
-  double copy_bytes_per_ms_ = 4e6;
+  // Starting points measured here (KERNEL.md, bench stall): ~8 GB/s copying scattered
+  // 4 KiB pages on two threads; fork ~10 ms per GiB resident with 4 KiB pages.
+  double copy_bytes_per_ms_ = 8e6;
+  unsigned explore_ = 0;
   double fork_ms_per_byte_ = 10.0 / double(1u << 30);
   double copy_penalty_ = 1, fork_penalty_ = 1;
   uint64_t resident_ = 0;
@@ -69,8 +74,10 @@ class AutoStrategy final : public SnapshotStrategy {
 
 }  // namespace
 
-std::unique_ptr<SnapshotStrategy> make_auto_strategy(ThreadPool& pool) {
-  return std::make_unique<AutoStrategy>(pool);
+Result<std::unique_ptr<SnapshotStrategy>> make_auto_strategy(ThreadPool& pool,
+                                                            DirtyTracker* tracker) {
+  if (tracker && std::string(tracker->name()) == "uffd-wp-sync") return make_cow_strategy(tracker);
+  return std::unique_ptr<SnapshotStrategy>(new AutoStrategy(pool));
 }
 
 }  // namespace ckpt

@@ -23,18 +23,20 @@ void describe_streams(std::vector<CaptureItem>& items, Snapshot& snap) {
 }
 
 const std::vector<std::string>& strategy_names() {
-  static const std::vector<std::string> names = {"auto", "sync", "stop-and-copy", "fork"};
+  static const std::vector<std::string> names = {"auto", "sync", "stop-and-copy", "fork", "cow"};
   return names;
 }
 
 Result<std::unique_ptr<SnapshotStrategy>> make_snapshot_strategy(const std::string& name,
-                                                                ThreadPool& pool) {
+                                                                ThreadPool& pool,
+                                                                DirtyTracker* tracker) {
   if (name == "sync") return make_sync_strategy();
   if (name == "stop-and-copy") return make_copy_strategy(pool);
   if (name == "fork") return make_fork_strategy();
-  if (name == "auto" || name.empty()) return make_auto_strategy(pool);
+  if (name == "cow") return make_cow_strategy(tracker);
+  if (name == "auto" || name.empty()) return make_auto_strategy(pool, tracker);
   return Status(Code::kInvalidArgument, "unknown capture strategy '" + name +
-                                            "' (available: auto, sync, stop-and-copy, fork)");
+                                            "' (available: auto, sync, stop-and-copy, fork, cow)");
 }
 
 }  // namespace ckpt

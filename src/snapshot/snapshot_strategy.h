@@ -7,6 +7,9 @@
 //   stop-and-copy  pause, copy the dirty chunks into a staging pool, resume
 //   fork           pause, fork(): the child holds a copy-on-write image the writer
 //                  reads with process_vm_readv; resume at once
+//   cow            user-space copy-on-write (uffd-wp-sync tracker): pause only to mark
+//                  the dirty pages; a page is saved before the application's first
+//                  write to it, the rest by the writer
 //   auto           per checkpoint, the cheapest of the above from the dirty count
 //                  (known before capture) and measured costs
 #pragma once
@@ -18,6 +21,7 @@
 
 #include <ckpt/status.h>
 
+#include "capture/dirty_tracker.h"
 #include "capture/region.h"
 #include "snapshot/chunk_source.h"
 #include "store/checkpoint_writer.h"
@@ -52,14 +56,19 @@ class SnapshotStrategy {
   // Called with application threads paused.
   virtual Result<Snapshot> capture(std::vector<CaptureItem>& items, uint32_t chunk_size) = 0;
   // Called after the writer finished (successfully or not).
-  virtual void release(Snapshot& snap) { snap = Snapshot{}; }
-  // Feedback for adaptive strategies: the stall a capture of `dirty_bytes` took.
+  // Strategy resources (`hold`) go first: they may still refer to the rest.
+  virtual void release(Snapshot& snap) {
+    snap.hold.reset();
+    snap = Snapshot{};
+  }
+  // Feedback for adaptive strategies: how long capture() took for `dirty_bytes`.
   virtual void observe(const Snapshot&, uint64_t dirty_bytes, double stall_ms, bool over_budget) {}
 };
 
-// "auto" | "sync" | "stop-and-copy" | "fork".
+// "auto" | "sync" | "stop-and-copy" | "fork" | "cow" (cow needs the uffd-wp-sync tracker).
 Result<std::unique_ptr<SnapshotStrategy>> make_snapshot_strategy(const std::string& name,
-                                                                ThreadPool& pool);
+                                                                ThreadPool& pool,
+                                                                DirtyTracker* tracker);
 const std::vector<std::string>& strategy_names();
 
 // Shared by the strategies: fills the StreamSource fields that do not depend on where

@@ -77,7 +77,8 @@ TEST_P(TrackerTest, WritesFromManyThreadsAreAllSeen) {
 TEST_P(TrackerTest, PassesItsSelfTest) { EXPECT_TRUE(self_test(*tracker_).ok()); }
 
 INSTANTIATE_TEST_SUITE_P(All, TrackerTest,
-                         ::testing::Values("uffd-wp-async", "soft-dirty", "mprotect", "full-scan"),
+                         ::testing::Values("uffd-wp-async", "uffd-wp-sync", "soft-dirty", "mprotect",
+                                           "full-scan"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (auto& c : n)

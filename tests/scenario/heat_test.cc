@@ -70,6 +70,8 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_pair("uffd-wp-async", "stop-and-copy"),
                       std::make_pair("uffd-wp-async", "fork"),
                       std::make_pair("uffd-wp-async", "sync"),
+                      std::make_pair("uffd-wp-sync", "cow"),
+                      std::make_pair("uffd-wp-sync", "stop-and-copy"),
                       std::make_pair("mprotect", "stop-and-copy"),
                       std::make_pair("mprotect", "fork"),
                       std::make_pair("full-scan", "stop-and-copy"),

@@ -43,6 +43,11 @@ TEST_P(ConsistencyTest, EveryCheckpointEqualsMemoryAtItsCaptureInstant) {
   test::fill_random(mem, kLen, 1);
   ASSERT_TRUE(cp->protect("mem", mem, kLen).ok());
 
+  // cow saves a page when the application's first write faults; madvise(MADV_DONTNEED)
+  // drops a page without a fault, so with cow the application must not drop protected
+  // pages while a checkpoint is persisted (docs/design.md). Only there it is left out.
+  const bool drops = std::string(c.strategy) != "cow" &&
+                     !(std::string(c.tracker) == "uffd-wp-sync" && std::string(c.strategy) == "auto");
   std::atomic<bool> stop{false};
   std::atomic<int> registered{0};
   std::vector<std::thread> writers;
@@ -58,7 +63,7 @@ TEST_P(ConsistencyTest, EveryCheckpointEqualsMemoryAtItsCaptureInstant) {
         uint64_t v = rng();
         switch (rng() % 64) {
           case 0:
-            ::madvise(mem + page * 4096, 4096, MADV_DONTNEED);  // becomes zero
+            if (drops) ::madvise(mem + page * 4096, 4096, MADV_DONTNEED);  // becomes zero
             break;
           case 1:
             std::memset(mem + page * 4096, static_cast<int>(v), 4096);
@@ -107,7 +112,7 @@ TEST_P(ConsistencyTest, EveryCheckpointEqualsMemoryAtItsCaptureInstant) {
   auto quiet = test::durable(*cp);
   ASSERT_TRUE(quiet.ok()) << quiet.status().to_string();
   auto stats = cp->last_stats();
-  if (std::string(c.tracker) == "uffd-wp-async") {
+  if (std::string(c.tracker).rfind("uffd-wp", 0) == 0) {
     EXPECT_EQ(stats.chunks_dirty, 3u);
   } else if (std::string(c.tracker) == "mprotect") {
     // Also reports pages that are absent (dropped by MADV_DONTNEED): they cannot fault.
@@ -124,6 +129,9 @@ INSTANTIATE_TEST_SUITE_P(
     All, ConsistencyTest,
     ::testing::Values(Combo{"uffd-wp-async", "sync"}, Combo{"uffd-wp-async", "stop-and-copy"},
                       Combo{"uffd-wp-async", "fork"}, Combo{"uffd-wp-async", "auto"},
+                      Combo{"uffd-wp-sync", "cow"}, Combo{"uffd-wp-sync", "auto"},
+                      Combo{"uffd-wp-sync", "stop-and-copy"}, Combo{"uffd-wp-sync", "fork"},
+                      Combo{"uffd-wp-sync", "sync"},
                       Combo{"mprotect", "sync"}, Combo{"mprotect", "stop-and-copy"},
                       Combo{"mprotect", "fork"}, Combo{"mprotect", "auto"},
                       Combo{"soft-dirty", "auto"}, Combo{"full-scan", "sync"},
