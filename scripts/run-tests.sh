@@ -2,7 +2,8 @@
 # Runs every test stage; called by `make test` after `make build` has built build/.
 #   1. ctest in build/ (RelWithDebInfo)
 #   2. the same tests built and run under ASan/UBSan in build-asan/
-#   3. every libFuzzer target (clang) in build-fuzz/ for FUZZ_SECONDS each, on a copy of
+#   3. the concurrency tests built and run under TSan in build-tsan/
+#   4. every libFuzzer target (clang) in build-fuzz/ for FUZZ_SECONDS each, on a copy of
 #      tests/fuzz/corpus, after replaying tests/fuzz/crashes (known crash reproducers)
 # A failing stage does not stop later ones. The last line is "N passed, M failed"
 # (stages); the exit status is non-zero if any stage failed.
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
 JOBS="${JOBS:-$(nproc)}"
 CTEST_JOBS="${CTEST_JOBS:-2}"
-STAGES="${STAGES:-unit asan fuzz}"
+STAGES="${STAGES:-unit asan tsan fuzz}"
 FUZZ_TARGETS=(fuzz_manifest fuzz_pack_index fuzz_ref fuzz_store_header fuzz_tree_node)
 
 passed=0
@@ -129,6 +130,19 @@ run_fuzz() {
   fi
 }
 
+# ThreadSanitizer: the concurrency tests (trackers, strategies with several writer
+# threads, background persist). Only those: TSan's shadow memory covers the fixed
+# addresses where arenas live, so arena tests run in the other builds.
+TSAN_FILTER='*Consistency*:*TrackerTest*:*FreezeBudget*'
+build_tsan() {
+  cmake -S . -B build-tsan -DCKPT_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+    cmake --build build-tsan -j"$JOBS" --target ckpt-tests
+}
+run_tsan_tests() {
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1${TSAN_OPTIONS:+ $TSAN_OPTIONS}" \
+    build-tsan/bin/ckpt-tests --gtest_filter="$TSAN_FILTER"
+}
+
 wanted() { [[ " $STAGES " == *" $1 "* ]]; }
 
 if wanted unit; then
@@ -140,6 +154,14 @@ if wanted asan; then
     stage "ASan/UBSan tests (build-asan)" run_asan_tests || true
   else
     skip "ASan/UBSan tests (build-asan)" "build failed"
+  fi
+fi
+
+if wanted tsan; then
+  if stage "TSan build (build-tsan)" build_tsan; then
+    stage "TSan tests (build-tsan)" run_tsan_tests || true
+  else
+    skip "TSan tests (build-tsan)" "build failed"
   fi
 fi
 
