@@ -132,8 +132,11 @@ run_fuzz() {
 
 # ThreadSanitizer: the concurrency tests (trackers, strategies with several writer
 # threads, background persist). Only those: TSan's shadow memory covers the fixed
-# addresses where arenas live, so arena tests run in the other builds.
-TSAN_FILTER='*Consistency*:*TrackerTest*:*FreezeBudget*'
+# addresses where arenas live, so arena tests run in the other builds. The uffd-wp-sync
+# combinations are left out: their ordering (the handler reads a page while the writer
+# is blocked in the kernel, then un-protects it) goes through the kernel, which TSan
+# cannot see, so it would report every such page as a race.
+TSAN_FILTER='*Consistency*:*TrackerTest*:*FreezeBudget*:-*uffd_wp_sync*'
 build_tsan() {
   cmake -S . -B build-tsan -DCKPT_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
     cmake --build build-tsan -j"$JOBS" --target ckpt-tests

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <string>
 
 namespace ckpt {
 
@@ -95,10 +96,24 @@ Status ThreadPauser::pause() {
     ++it;
   }
   // Wait (on the futex, with a timeout so a lost wake-up cannot hang us) for every
-  // signalled thread to park.
+  // signalled thread to park. A thread that blocks the signal never would: give up
+  // after 10 s and say so rather than hang the checkpoint.
+  timespec start;
+  ::clock_gettime(CLOCK_MONOTONIC, &start);
   for (;;) {
     uint32_t parked = g_parked.load(std::memory_order_acquire);
     if (parked >= sent) break;
+    timespec now;
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - start.tv_sec > 10) {
+      paused_ = false;
+      g_gate.store(0, std::memory_order_release);
+      futex(&g_gate, FUTEX_WAKE_PRIVATE, INT32_MAX);
+      return Status(Code::kBusy, "pausing registered threads: only " + std::to_string(parked) +
+                                     " of " + std::to_string(sent) +
+                                     " stopped within 10 s; a registered thread blocks signal " +
+                                     std::to_string(signo_) + " or is stuck in the kernel");
+    }
     timespec ts{0, 1000000};
     ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&g_parked), FUTEX_WAIT_PRIVATE, parked, &ts,
               nullptr, 0);
