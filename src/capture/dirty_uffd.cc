@@ -9,6 +9,7 @@
 
 #include "capture/kernel_uapi.h"
 #include "capture/pagemap_scan.h"
+#include "capture/uffd_open.h"
 
 namespace ckpt {
 
@@ -31,21 +32,10 @@ void ChunkCollector::add(uintptr_t start, uintptr_t end) {
 }
 
 Result<std::unique_ptr<DirtyTracker>> UffdAsyncTracker::create() {
-  // Without UFFD_USER_MODE_ONLY userfaultfd needs CAP_SYS_PTRACE (vm.unprivileged_userfaultfd
-  // is 0 on most systems); with it, async WP still tracks user-mode writes.
-  int fd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
-  if (fd < 0 && errno == EPERM)
-    fd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
-  if (fd < 0) return Status::from_errno(errno, "userfaultfd()").with_context("uffd-wp-async");
-  UniqueFd uffd(fd);
-  uffdio_api api{};
-  api.api = UFFD_API;
-  api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
-  if (::ioctl(uffd.get(), UFFDIO_API, &api) != 0)
-    return Status(Code::kUnsupported, "uffd-wp-async: the kernel lacks UFFD_FEATURE_WP_ASYNC "
-                                      "or WP_UNPOPULATED (needs Linux 6.7+)");
-  if (!(api.ioctls & (1ull << _UFFDIO_REGISTER)))
-    return Status(Code::kUnsupported, "uffd-wp-async: UFFDIO_REGISTER unavailable");
+  CKPT_ASSIGN_OR_RETURN(UniqueFd uffd,
+                        open_userfaultfd(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
+                                         "uffd-wp-async",
+                                         "UFFD_FEATURE_WP_ASYNC or WP_UNPOPULATED (needs Linux 6.7+)"));
   int pm = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   if (pm < 0) return Status::from_errno(errno, "open /proc/self/pagemap").with_context("uffd-wp-async");
   UniqueFd pagemap(pm);

@@ -13,6 +13,7 @@
 #include "capture/dirty_uffd.h"  // ChunkCollector
 #include "capture/kernel_uapi.h"
 #include "capture/pagemap_scan.h"
+#include "capture/uffd_open.h"
 
 namespace ckpt {
 
@@ -25,17 +26,10 @@ uintptr_t page_up(uintptr_t a) { return (a + kPage - 1) & ~(kPage - 1); }
 Result<std::unique_ptr<DirtyTracker>> UffdSyncTracker::create() {
   // Without UFFD_USER_MODE_ONLY the kernel's own writes into protected memory (read(2)
   // into a buffer) fault to us too and succeed; with it (unprivileged) they get EFAULT.
-  int fd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
-  if (fd < 0 && errno == EPERM)
-    fd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
-  if (fd < 0) return Status::from_errno(errno, "userfaultfd()").with_context("uffd-wp-sync");
-  UniqueFd uffd(fd);
-  uffdio_api api{};
-  api.api = UFFD_API;
-  api.features = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED;
-  if (::ioctl(uffd.get(), UFFDIO_API, &api) != 0)
-    return Status(Code::kUnsupported, "uffd-wp-sync: the kernel lacks write-protect "
-                                      "userfaultfd with WP_UNPOPULATED (Linux 6.4+)");
+  CKPT_ASSIGN_OR_RETURN(UniqueFd uffd,
+                        open_userfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED,
+                                         "uffd-wp-sync",
+                                         "write-protect userfaultfd with WP_UNPOPULATED (Linux 6.4+)"));
   int ev = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (ev < 0) return Status::from_errno(errno, "uffd-wp-sync: eventfd");
   int pm = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
