@@ -49,6 +49,13 @@ struct Options {
   std::function<void(std::string_view)> log;
 };
 
+struct RestoreOptions {
+  // Path remapping for registered files, "/old/prefix=/new/prefix" (longest prefix wins),
+  // e.g. for a restore on another machine.
+  std::vector<std::string> remap;
+  bool reopen_files = true;  // false: restore memory only
+};
+
 struct CheckpointOptions {
   std::vector<std::string> labels;
   bool force_full = false;  // ignore dirty tracking; look at every page
@@ -77,7 +84,17 @@ class Checkpointer {
   // An arena created by create_arena() or re-created by restore(); nullptr if none.
   Arena* arena(std::string_view name);
 
-  // Small application state serialised by the application itself.
+  // Open files (seeds 001, 003). Each checkpoint records the file's path, open flags,
+  // offset, mode and size; restore re-opens it under the same descriptor number at the
+  // recorded offset (after checking its size, see FileMismatch). Durability barrier:
+  // before a checkpoint commits, every registered file is fdatasync'd, so a restored
+  // process never "remembers" a write the disk lost.
+  Status register_file(int fd, std::string_view name = {},
+                       FileMismatch on_mismatch = FileMismatch::kFail);
+  Status unregister_file(int fd);
+
+  // Small application state serialised by the application itself. Names starting with
+  // "ckpt:" are reserved.
   Status put_blob(std::string_view name, std::span<const uint8_t> bytes);
   Result<std::vector<uint8_t>> get_blob(std::string_view name) const;
   Status remove_blob(std::string_view name);
@@ -102,6 +119,7 @@ class Checkpointer {
   // arenas at their recorded base (re-created if needed), blobs. Verifies every byte;
   // on any error nothing is returned as restored and the message names what failed.
   Result<CheckpointInfo> restore(std::string_view ref = "latest");
+  Result<CheckpointInfo> restore(std::string_view ref, const RestoreOptions& options);
 
   // Statistics of the last checkpoint this Checkpointer made durable (call wait()
   // first for the one just taken).

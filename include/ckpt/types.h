@@ -47,6 +47,25 @@ struct CheckpointStats {
   std::string strategy;             // strategy that captured it ("stop-and-copy", ...)
 };
 
+// What restore does with a registered file whose size differs from the checkpoint's.
+enum class FileMismatch : uint8_t {
+  kFail = 0,      // refuse the restore, naming the file (default)
+  kTruncate = 1,  // truncate a longer file back to the checkpointed size (append-only logs)
+  kIgnore = 2,    // reopen it as it is, at the checkpointed offset
+};
+
+// An open file registered with Checkpointer::register_file, as recorded in a checkpoint.
+struct FileInfo {
+  int fd = -1;            // descriptor number; restore re-creates it with this number
+  std::string name;       // the application's name for it
+  std::string path;       // absolute path at checkpoint time
+  uint32_t flags = 0;     // open(2) flags (access mode, O_APPEND, ...)
+  uint64_t offset = 0;    // file offset at the capture instant
+  uint32_t mode = 0;      // st_mode
+  uint64_t size = 0;      // file size at the capture instant
+  FileMismatch on_mismatch = FileMismatch::kFail;
+};
+
 struct CheckpointInfo {
   std::string id;        // 32 lowercase hex digits
   uint64_t seq = 0;      // 1, 2, 3... in commit order within a store

@@ -1,14 +1,17 @@
 #include <ckpt/checkpointer.h>
 #include <ckpt/version.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <mutex>
 
 #include "capture/dirty_tracker.h"
 #include "capture/region.h"
+#include "restore/files.h"
 #include "restore/restorer.h"
 #include "runtime/persister.h"
 #include "runtime/thread_pauser.h"
@@ -35,6 +38,11 @@ class CheckpointerImpl {
   std::vector<std::string> notes;
   uint64_t next_seq = 1;
   uint64_t overruns = 0;
+  struct FileReg {
+    std::string name;
+    FileMismatch on_mismatch;
+  };
+  std::map<int, FileReg> files;  // registered descriptors
 
   // Written by the persister thread, read after wait_idle() (or under mu).
   mutable std::mutex mu;
@@ -55,7 +63,11 @@ class CheckpointerImpl {
 
   // Dirty chunks per region for the next capture (called with threads paused).
   Status collect(std::vector<CaptureItem>& items, bool force_full);
-  void persist(Manifest m, Snapshot snap, uint64_t stall_ns);
+  // Records the registered files into the internal blob; returns duplicates of their
+  // descriptors for the durability barrier (valid even if the application closes its own).
+  Result<std::vector<std::shared_ptr<UniqueFd>>> capture_files();
+  void persist(Manifest m, Snapshot snap, uint64_t stall_ns,
+               std::vector<std::shared_ptr<UniqueFd>> barrier);
 };
 
 namespace {
@@ -118,13 +130,42 @@ Status CheckpointerImpl::collect(std::vector<CaptureItem>& items, bool force_ful
   return {};
 }
 
-void CheckpointerImpl::persist(Manifest m, Snapshot snap, uint64_t stall_ns) {
+Result<std::vector<std::shared_ptr<UniqueFd>>> CheckpointerImpl::capture_files() {
+  std::vector<std::shared_ptr<UniqueFd>> dups;
+  if (files.empty()) {
+    (void)regions->remove(kFilesBlob, StreamKind::kBlob);
+    return dups;
+  }
+  std::vector<FileInfo> infos;
+  for (const auto& [fd, reg] : files) {
+    CKPT_ASSIGN_OR_RETURN(FileInfo f, describe_fd(fd, reg.name, reg.on_mismatch));
+    infos.push_back(std::move(f));
+    int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) return Status::from_errno(errno, "duplicate descriptor of file '" + reg.name + "'");
+    dups.push_back(std::make_shared<UniqueFd>(dup));
+  }
+  regions->blob(kFilesBlob, true)->blob = encode_files(infos);
+  return dups;
+}
+
+void CheckpointerImpl::persist(Manifest m, Snapshot snap, uint64_t stall_ns,
+                               std::vector<std::shared_ptr<UniqueFd>> barrier) {
   {
     std::lock_guard<std::mutex> lk(mu);
     m.parent = parent;
   }
+  // Durability barrier: the files this checkpoint's offsets point into reach the disk
+  // before the checkpoint can commit.
+  Status synced;
+  for (const auto& fd : barrier)
+    if (::fdatasync(fd->get()) != 0) {
+      synced = Status::from_errno(errno, "durability barrier: fdatasync of a registered file")
+                   .with_context("checkpoint seq " + std::to_string(m.seq) + " was not committed");
+      break;
+    }
   CheckpointWriter writer(*st, *pool);
-  auto written = writer.write(std::move(m), snap.streams, stall_ns, snap.live);
+  auto written = synced.ok() ? writer.write(std::move(m), snap.streams, stall_ns, snap.live)
+                             : Result<Manifest>(synced);
   std::lock_guard<std::mutex> lk(mu);
   if (written.ok()) {
     parent = written->id;
@@ -215,9 +256,27 @@ Arena* Checkpointer::arena(std::string_view name) {
   return r ? r->arena.get() : nullptr;
 }
 
+Status Checkpointer::register_file(int fd, std::string_view name, FileMismatch on_mismatch) {
+  impl_->persister->wait_idle();
+  // Validate now (a regular file with a path), so the error comes from this call.
+  CKPT_ASSIGN_OR_RETURN(FileInfo f, describe_fd(fd, std::string(name), on_mismatch));
+  impl_->files[fd] = {f.name, on_mismatch};
+  return {};
+}
+
+Status Checkpointer::unregister_file(int fd) {
+  impl_->persister->wait_idle();
+  if (impl_->files.erase(fd) == 0)
+    return Status(Code::kNotFound, "unregister_file: descriptor " + std::to_string(fd) +
+                                       " is not registered");
+  return {};
+}
+
 Status Checkpointer::put_blob(std::string_view name, std::span<const uint8_t> bytes) {
   if (name.empty() || name.size() > 1024)
     return Status(Code::kInvalidArgument, "put_blob: name must be 1..1024 bytes");
+  if (name.rfind("ckpt:", 0) == 0)
+    return Status(Code::kInvalidArgument, "put_blob: names starting with 'ckpt:' are reserved");
   // Snapshots copy blob bytes at capture, so replacing one never races the writer.
   Region* r = impl_->regions->blob(std::string(name), true);
   r->blob.assign(bytes.begin(), bytes.end());
@@ -270,7 +329,8 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   if (I.pauser) CKPT_RETURN_IF_ERROR(I.pauser->pause());
   const uint64_t t0 = monotonic_ns();
   std::vector<CaptureItem> items;
-  Status st = I.collect(items, options.force_full);
+  auto barrier = I.capture_files();
+  Status st = barrier.ok() ? I.collect(items, options.force_full) : barrier.status();
   std::vector<std::pair<Region*, std::vector<uint64_t>>> collected;
   for (const auto& it : items) collected.emplace_back(it.region, it.dirty);
   uint64_t dirty_bytes = 0;
@@ -300,7 +360,7 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
 
   if (snap->live) {
     // sync: the writer reads live memory, so everyone stays paused until it is durable.
-    I.persist(std::move(m), std::move(snap).value(), stall_ns);
+    I.persist(std::move(m), std::move(snap).value(), stall_ns, std::move(barrier).value());
     const double total_ms = double(monotonic_ns() - t0) / 1e6;
     if (I.pauser) I.pauser->resume();
     over = total_ms > I.options.freeze_budget_ms;
@@ -329,8 +389,9 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
           std::to_string(I.options.freeze_budget_ms) + " ms (strategy " + used + ")");
   }
   auto job = std::make_shared<std::pair<Manifest, Snapshot>>(std::move(m), std::move(snap).value());
-  I.persister->submit([&I, job, stall_ns, queue_ms] {
-    I.persist(std::move(job->first), std::move(job->second), stall_ns);
+  auto fds = std::make_shared<std::vector<std::shared_ptr<UniqueFd>>>(std::move(barrier).value());
+  I.persister->submit([&I, job, fds, stall_ns, queue_ms] {
+    I.persist(std::move(job->first), std::move(job->second), stall_ns, std::move(*fds));
     std::lock_guard<std::mutex> lk(I.mu);
     I.last_stats.queue_ms = queue_ms;
   });
@@ -354,13 +415,31 @@ Result<std::optional<std::string>> Checkpointer::latest() {
 }
 
 Result<CheckpointInfo> Checkpointer::restore(std::string_view ref) {
+  return restore(ref, RestoreOptions{});
+}
+
+Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const RestoreOptions& options) {
   CheckpointerImpl& I = *impl_;
   I.persister->wait_idle();
+  CKPT_ASSIGN_OR_RETURN(Remaps remaps, parse_remaps(options.remap));
   CKPT_ASSIGN_OR_RETURN(FileLock readers, I.st->lock_readers(FileLock::Mode::kShared, "restore"));
   CKPT_ASSIGN_OR_RETURN(std::string id, I.st->resolve(ref));
   CKPT_ASSIGN_OR_RETURN(Manifest m, I.st->manifest(id));
+  // Files first: a missing or changed file stops the restore before memory is touched.
+  std::vector<FileInfo> files;
+  for (const auto& s : m.streams) {
+    if (s.info.kind != StreamKind::kBlob || s.info.name != kFilesBlob || !options.reopen_files)
+      continue;
+    std::vector<uint8_t> bytes(s.info.length);
+    CKPT_RETURN_IF_ERROR(I.st->read_stream_into(m, s, bytes.data(), true, nullptr));
+    CKPT_ASSIGN_OR_RETURN(files, decode_files(bytes, checkpoint_name(m)));
+    CKPT_RETURN_IF_ERROR(check_files(files, remaps).with_context("restore " + checkpoint_name(m)));
+  }
   Restorer restorer(*I.st, *I.regions);
   CKPT_RETURN_IF_ERROR(restorer.restore(m).with_context("restore"));
+  CKPT_RETURN_IF_ERROR(reopen_files(files, remaps).with_context("restore " + checkpoint_name(m)));
+  I.files.clear();
+  for (const auto& f : files) I.files[f.fd] = {f.name, f.on_mismatch};
   // Restoring wrote every page: start tracking afresh from the restored state.
   for (const auto& [key, r] : I.regions->all()) {
     r->carry.clear();
