@@ -102,6 +102,10 @@ struct GcReport {
 
 class StoreImpl;
 
+// Applies restore's path remapping ("/old/prefix=/new/prefix" specs, longest prefix wins)
+// to `path`; kInvalidArgument for a malformed spec.
+Result<std::string> remap_file_path(const std::string& path, const std::vector<std::string>& specs);
+
 class Store {
  public:
   // Opens the store at `path`. Fails with kNotFound if it is not a store (and
@@ -123,6 +127,8 @@ class Store {
   // Re-reads and re-hashes stored data.
   Result<VerifyReport> verify(const VerifyOptions& options = {});
   Result<DiffReport> diff(std::string_view a, std::string_view b);
+  // The open files registered when checkpoint `ref` was taken (empty if none).
+  Result<std::vector<FileInfo>> files(std::string_view ref);
   // Reads a whole stream of a checkpoint, verifying every chunk.
   Result<std::vector<uint8_t>> read_stream(std::string_view ref, std::string_view name);
 

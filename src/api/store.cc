@@ -1,5 +1,6 @@
 #include <ckpt/store.h>
 
+#include "restore/files.h"
 #include "store/maintenance.h"
 #include "store/store_impl.h"
 
@@ -12,6 +13,11 @@ const char* stream_kind_name(StreamKind kind) {
     case StreamKind::kBlob: return "blob";
   }
   return "unknown";
+}
+
+Result<std::string> remap_file_path(const std::string& path, const std::vector<std::string>& specs) {
+  CKPT_ASSIGN_OR_RETURN(Remaps remaps, parse_remaps(specs));
+  return remap_path(path, remaps);
 }
 
 Store::Store(std::unique_ptr<StoreImpl> impl) : impl_(std::move(impl)) {}
@@ -74,6 +80,18 @@ Result<std::vector<uint8_t>> Store::read_stream(std::string_view ref, std::strin
   }
   return Status(Code::kNotFound, checkpoint_name(m) + " has no stream named '" +
                                      std::string(name) + "'");
+}
+
+Result<std::vector<FileInfo>> Store::files(std::string_view ref) {
+  CKPT_ASSIGN_OR_RETURN(std::string id, impl_->resolve(ref));
+  CKPT_ASSIGN_OR_RETURN(Manifest m, impl_->manifest(id));
+  for (const auto& s : m.streams) {
+    if (s.info.kind != StreamKind::kBlob || s.info.name != kFilesBlob) continue;
+    std::vector<uint8_t> bytes(s.info.length);
+    CKPT_RETURN_IF_ERROR(impl_->read_stream_into(m, s, bytes.data(), true, nullptr));
+    return decode_files(bytes, checkpoint_name(m));
+  }
+  return std::vector<FileInfo>{};
 }
 
 Result<PruneReport> Store::prune(const PruneOptions& options) {

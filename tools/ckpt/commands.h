@@ -41,6 +41,13 @@ struct ShowOptions {
 };
 int run_show(const GlobalOptions& g, const ShowOptions& o);
 
+struct RestoreInfoOptions {
+  std::string ref;
+  std::vector<std::string> remap;
+  bool json = false;
+};
+int run_restore_info(const GlobalOptions& g, const RestoreInfoOptions& o);
+
 struct DiffOptions {
   std::string a, b;
   bool json = false;

@@ -85,6 +85,14 @@ int run(int argc, char** argv) {
   show->add_option("id", show_o.ref, "Checkpoint id, unique prefix or 'latest'")->required();
   json_flag(show, show_o.json);
 
+  RestoreInfoOptions ri_o;
+  auto* ri = app.add_subcommand(
+      "restore-info", "What a restore of a checkpoint would do: regions, files, remaps");
+  ri->add_option("id", ri_o.ref, "Checkpoint id, unique prefix or 'latest'")->required();
+  ri->add_option("--remap", ri_o.remap, "Path remap for files: /old/prefix=/new/prefix")
+      ->type_name("OLD=NEW");
+  json_flag(ri, ri_o.json);
+
   VerifyCmdOptions verify_o;
   auto* verify = app.add_subcommand(
       "verify", "Re-read and re-hash stored data (all checkpoints and packs by default)");
@@ -145,6 +153,7 @@ int run(int argc, char** argv) {
   if (init->parsed()) return run_init(g, init_o);
   if (ls->parsed()) return run_ls(g, ls_o);
   if (show->parsed()) return run_show(g, show_o);
+  if (ri->parsed()) return run_restore_info(g, ri_o);
   if (verify->parsed()) return run_verify(g, verify_o);
   if (diff->parsed()) return run_diff(g, diff_o);
   if (prune->parsed()) return run_prune(g, prune_o);
