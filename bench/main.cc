@@ -1,0 +1,76 @@
+// ckpt-bench: benchmarks of ckpt next to their baselines, measured in the same run
+// (docs/BENCH.md conventions). See bench/README.md.
+//
+//   ckpt-bench SCENARIO [--quick] [--json] [--dir DIR]
+//
+// Scenarios:
+//   persist   full checkpoint of random data until durable, vs. write()+fsync and SHA-256
+//   dedup     10 checkpoints with 1 % of the pages changed in between: bytes stored vs. raw
+//   stall     application-visible stall per strategy vs. fork() and memcpy of everything
+//   overhead  slowdown of a memory-writing loop checkpointed once a second vs. untracked
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <exception>
+#include <map>
+#include <string>
+
+#include "harness.h"
+
+namespace {
+
+const std::map<std::string, void (*)(const bench::Config&, bench::Report&)> kScenarios = {
+    {"persist", bench::persist},
+    {"dedup", bench::dedup},
+    {"stall", bench::stall},
+    {"overhead", bench::overhead},
+};
+
+// The machine is shared: say how busy it was (stderr, so --json output stays clean).
+void log_load(const char* when) {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  std::fprintf(stderr, "ckpt-bench: load average at %s: %s %s %s\n", when, a.c_str(), b.c_str(),
+               c.c_str());
+}
+
+[[noreturn]] void usage(int code) {
+  std::fprintf(code ? stderr : stdout,
+               "usage: ckpt-bench SCENARIO [--quick] [--json] [--dir DIR]\n"
+               "scenarios: persist, dedup, stall, overhead (see bench/README.md)\n");
+  std::exit(code);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bench::Config c;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--quick") c.quick = true;
+    else if (a == "--json") c.json = true;
+    else if (a == "--dir" && i + 1 < argc) c.dir = argv[++i];
+    else if (a.rfind("--dir=", 0) == 0) c.dir = a.substr(6);
+    else if (a == "-h" || a == "--help") usage(0);
+    else if (a[0] != '-' && c.scenario.empty()) c.scenario = a;
+    else usage(2);
+  }
+  if (c.scenario.empty()) usage(2);
+  auto it = kScenarios.find(c.scenario);
+  if (it == kScenarios.end()) {
+    std::fprintf(stderr, "ckpt-bench: unknown scenario '%s' (persist, dedup, stall, overhead)\n",
+                 c.scenario.c_str());
+    return 2;
+  }
+  try {
+    bench::Report report(c);
+    log_load("start");
+    it->second(c, report);
+    log_load("end");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ckpt-bench: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
