@@ -1,15 +1,25 @@
 // ckpt-heat: 2-D heat diffusion (Jacobi, 5-point stencil) that survives SIGKILL.
 // One time step is kSweepsPerStep Jacobi sweeps.
 //
-//   ckpt-heat --store DIR --size N --steps S --every K [--tracker T] [--strategy S] [--quiet]
+//   ckpt-heat --store DIR --size N --steps S [--every K] [--policy P] [--mtbf D]
+//             [--interval D] [--tracker T] [--strategy S] [--quiet]
 //
-// Both N x N grids and a small State live in a ckpt arena. The arena is re-created at
-// the same address on restore, so the State's pointers to the grids stay valid: after a
-// crash the program restores "latest", finds its State through arena->root() and carries
-// on from the step recorded there. Every K steps it takes a checkpoint. At the end it
-// prints "checksum <sha256 of the current grid>", which is the same whether or not the
-// run was interrupted (single thread, no fast-math, no randomness).
+// Policies (when to checkpoint): "every" (default: every K steps, --every required),
+// "interval" (every --interval D of work, e.g. 30s), "young" and "daly" (the optimal
+// interval for the measured checkpoint cost and --mtbf D, e.g. 60s, 5m, 2h).
+//
+// The program is an init + worker pair run by ckpt::run(): on a fresh store init builds
+// both N x N grids and a small State in a ckpt arena; when the store holds a checkpoint,
+// run() restores it instead (the arena comes back at the same address, so the State's
+// pointers to the grids stay valid) and the worker carries on from the step recorded
+// there. SIGUSR1 makes it checkpoint after the current step; SIGTERM makes it take a
+// final checkpoint, wait until it is durable and exit with status 0 (printing no
+// checksum). At the end it prints "checksum <sha256 of the current grid>", which is the
+// same whether or not the run was interrupted (single thread, no fast-math, no
+// randomness, and checkpoints never change the computation).
 #include <ckpt/checkpointer.h>
+#include <ckpt/policy.h>
+#include <ckpt/run.h>
 #include <openssl/sha.h>
 
 #include <cerrno>
@@ -40,6 +50,8 @@ struct Args {
   uint64_t n = 0, steps = 0, every = 0;
   bool quiet = false;
   std::string tracker = "auto", strategy = "auto";
+  std::string policy_name = "every", mtbf, interval;
+  ckpt::Policy policy;
 };
 
 [[noreturn]] void die(const ckpt::Status& st) {
@@ -49,7 +61,38 @@ struct Args {
 
 ckpt::Status usage(const std::string& why) {
   return ckpt::Status(ckpt::Code::kInvalidArgument,
-                      why + " (usage: ckpt-heat --store DIR --size N --steps S --every K [--tracker T] [--strategy S] [--quiet])");
+                      why + " (usage: ckpt-heat --store DIR --size N --steps S [--every K]"
+                            " [--policy every|interval|young|daly] [--mtbf D] [--interval D]"
+                            " [--tracker T] [--strategy S] [--quiet])");
+}
+
+// Builds a.policy from --policy and its parameter (--every, --interval or --mtbf).
+ckpt::Status make_policy(Args& a) {
+  auto duration = [&](const std::string& flag, const std::string& text) -> ckpt::Result<double> {
+    if (text.empty()) return usage("--policy " + a.policy_name + " needs " + flag);
+    auto d = ckpt::Policy::parse_duration(text);
+    if (!d.ok() || *d <= 0) return usage(flag + " needs a positive duration such as 60s, got '" + text + "'");
+    return d;
+  };
+  double value;
+  if (a.policy_name == "every") {
+    if (a.every == 0) return usage("--every must be at least 1");
+    value = double(a.every);
+  } else if (a.policy_name == "interval") {
+    auto d = duration("--interval", a.interval);
+    if (!d.ok()) return d.status();
+    value = *d;
+  } else if (a.policy_name == "young" || a.policy_name == "daly") {
+    auto d = duration("--mtbf", a.mtbf);
+    if (!d.ok()) return d.status();
+    value = *d;
+  } else {
+    return usage("--policy must be every, interval, young or daly, got '" + a.policy_name + "'");
+  }
+  auto p = ckpt::Policy::parse(a.policy_name, value);
+  if (!p.ok()) return usage(p.status().message());
+  a.policy = std::move(p).value();
+  return {};
 }
 
 ckpt::Status parse(int argc, char** argv, Args& a) {
@@ -79,13 +122,15 @@ ckpt::Status parse(int argc, char** argv, Args& a) {
     else if (arg == "--size") st = number(a.n);
     else if (arg == "--steps") st = number(a.steps);
     else if (arg == "--every") st = number(a.every);
+    else if (arg == "--policy") a.policy_name = val;
+    else if (arg == "--mtbf") a.mtbf = val;
+    else if (arg == "--interval") a.interval = val;
     else return usage("unknown option " + arg);
     if (!st.ok()) return st;
   }
   if (a.store.empty()) return usage("--store is required");
   if (a.n < 3 || a.n > 16384) return usage("--size must be between 3 and 16384");
-  if (a.every == 0) return usage("--every must be at least 1");
-  return {};
+  return make_policy(a);
 }
 
 // Top edge at 100 degrees, other edges at 0; a deterministic pattern inside.
@@ -118,69 +163,103 @@ void step(State& s) {
   s.step++;
 }
 
+std::string grid_checksum(const State& s) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.grid[s.cur]), s.n * s.n * sizeof(double), md);
+  std::string hex;
+  char byte[3];
+  for (unsigned char b : md) {
+    std::snprintf(byte, sizeof byte, "%02x", b);
+    hex += byte;
+  }
+  return hex;
+}
+
+// Fresh start only: the arena, the State and the initial grid.
+ckpt::Status create_state(ckpt::Checkpointer& cp, uint64_t n) {
+  const size_t grid_bytes = n * n * sizeof(double);
+  auto created = cp.create_arena("heat", {.size = 2 * grid_bytes + (size_t{1} << 20)});
+  if (!created.ok()) return created.status();
+  ckpt::Arena* arena = *created;
+  State* s = arena->make<State>();
+  if (s) s->n = n;
+  for (int g = 0; s && g < 2; ++g)
+    if (!(s->grid[g] = static_cast<double*>(arena->allocate(grid_bytes, 64)))) s = nullptr;
+  if (!s) return ckpt::Status(ckpt::Code::kInternal, "arena 'heat' is too small for the grids");
+  initialise(*s);
+  arena->set_root(s);
+  return {};
+}
+
+// After a restore: the State the checkpoint holds, if it is one of ours and fits --size.
+ckpt::Result<State*> restored_state(ckpt::Checkpointer& cp, const ckpt::CheckpointInfo& info,
+                                    const Args& a) {
+  ckpt::Arena* arena = cp.arena("heat");
+  State* s = arena ? static_cast<State*>(arena->root()) : nullptr;
+  if (!s || s->magic != kMagic)
+    return ckpt::Status(ckpt::Code::kFailedPrecondition,
+                        "checkpoint " + info.id + " in " + a.store +
+                            " holds no ckpt-heat state; use an empty store");
+  if (s->n != a.n)
+    return ckpt::Status(ckpt::Code::kInvalidArgument,
+                        "checkpoint " + info.id + " in " + a.store + " is of a " +
+                            std::to_string(s->n) + "x" + std::to_string(s->n) +
+                            " grid but --size is " + std::to_string(a.n) + "; pass --size " +
+                            std::to_string(s->n) + " or use another store");
+  return s;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   Args a;
   if (auto st = parse(argc, argv, a); !st.ok()) die(st);
 
-  auto opened = ckpt::Checkpointer::open({.store = a.store, .tracker = a.tracker,
-                                          .strategy = a.strategy});
-  if (!opened.ok()) die(opened.status());
-  auto cp = std::move(opened).value();
+  ckpt::RunOptions opts;
+  opts.checkpointer = {.store = a.store, .tracker = a.tracker, .strategy = a.strategy};
+  // SIGUSR1: checkpoint after the current step; SIGTERM: final checkpoint, exit 0.
+  opts.install_signals = true;
+  opts.policy = a.policy;
 
-  const size_t grid_bytes = a.n * a.n * sizeof(double);
   State* s = nullptr;
-  auto latest = cp->latest();
-  if (!latest.ok()) die(latest.status());
-  if (latest->has_value()) {
-    auto info = cp->restore("latest");
-    if (!info.ok()) die(info.status());
-    ckpt::Arena* arena = cp->arena("heat");
-    s = arena ? static_cast<State*>(arena->root()) : nullptr;
-    if (!s || s->magic != kMagic)
-      die(ckpt::Status(ckpt::Code::kFailedPrecondition,
-                       "checkpoint " + info->id + " in " + a.store +
-                           " holds no ckpt-heat state; use an empty store"));
-    if (s->n != a.n)
-      die(ckpt::Status(ckpt::Code::kInvalidArgument,
-                       "checkpoint " + info->id + " in " + a.store + " is of a " +
-                           std::to_string(s->n) + "x" + std::to_string(s->n) +
-                           " grid but --size is " + std::to_string(a.n) +
-                           "; pass --size " + std::to_string(s->n) + " or use another store"));
-    if (!a.quiet)
-      std::fprintf(stderr, "resumed from checkpoint %s at step %llu\n", info->id.c_str(),
-                   (unsigned long long)s->step);
-  } else {
-    auto created = cp->create_arena("heat", {.size = 2 * grid_bytes + (size_t{1} << 20)});
-    if (!created.ok()) die(created.status());
-    ckpt::Arena* arena = *created;
-    s = arena->make<State>();
-    if (s) s->n = a.n;
-    for (int g = 0; s && g < 2; ++g)
-      if (!(s->grid[g] = static_cast<double*>(arena->allocate(grid_bytes, 64)))) s = nullptr;
-    if (!s) die(ckpt::Status(ckpt::Code::kInternal, "arena 'heat' is too small for the grids"));
-    initialise(*s);
-    arena->set_root(s);
-  }
-
-  while (s->step < a.steps) {
-    step(*s);
-    if (s->step % a.every != 0) continue;
-    // Returns once the grid is captured; it is written in the background while the
-    // next steps run. A kill before it is durable resumes from the previous one.
-    auto id = cp->checkpoint({.labels = {"step=" + std::to_string(s->step)}});
-    if (!id.ok()) die(id.status());
-    if (!a.quiet)
-      std::fprintf(stderr, "checkpoint %.12s at step %llu\n", id->c_str(),
-                   (unsigned long long)s->step);
-  }
-
-  if (auto st = cp->wait(); !st.ok()) die(st);  // report a failed background write
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s->grid[s->cur]), grid_bytes, md);
-  std::printf("checksum ");
-  for (unsigned char b : md) std::printf("%02x", b);
-  std::printf("\n");
+  std::string checksum;
+  bool stopped = false;  // by SIGTERM, after a durable final checkpoint
+  ckpt::Status st = ckpt::run(
+      opts, [&](ckpt::Checkpointer& cp) { return create_state(cp, a.n); },
+      [&](ckpt::Checkpointer& cp, ckpt::Loop& loop) -> ckpt::Status {
+        if (loop.resumed()) {
+          auto r = restored_state(cp, *loop.resumed(), a);
+          if (!r.ok()) return r.status();
+          s = *r;
+          if (!a.quiet)
+            std::fprintf(stderr, "resumed from checkpoint %s at step %llu\n",
+                         loop.resumed()->id.c_str(), (unsigned long long)s->step);
+        } else {
+          s = static_cast<State*>(cp.arena("heat")->root());
+        }
+        while (s->step < a.steps) {
+          step(*s);
+          // A checkpoint returns once the grid is captured; it is written in the
+          // background while the next steps run. A kill before it is durable resumes
+          // from the previous one.
+          CKPT_RETURN_IF_ERROR(loop.step(s->step));
+          if (loop.checkpointed() && !a.quiet) {
+            std::string next;
+            if (loop.policy().mode() != ckpt::Policy::Mode::kEverySteps)
+              next = " (" + loop.policy().describe() + ")";
+            std::fprintf(stderr, "checkpoint %.12s at step %llu%s\n", loop.last_id().c_str(),
+                         (unsigned long long)s->step, next.c_str());
+          }
+          if (loop.should_exit()) {
+            stopped = true;
+            return {};
+          }
+        }
+        CKPT_RETURN_IF_ERROR(cp.wait());  // report a failed background write
+        checksum = grid_checksum(*s);  // the arena goes away with the Checkpointer
+        return {};
+      });
+  if (!st.ok()) die(st);
+  if (!stopped) std::printf("checksum %s\n", checksum.c_str());
   return 0;
 }
