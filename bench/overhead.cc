@@ -11,6 +11,7 @@
 // The two alternate (ABBA order); each pair gives one slowdown.
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <numeric>
 #include <string>
 
@@ -25,7 +26,17 @@ struct Loop {
   int checkpoints = 0;
   double in_checkpoint_s = 0;  // time inside checkpoint() calls (stall + backpressure)
   double elapsed_s = 0;
+  std::map<std::string, int> picked;  // strategy of each checkpoint in the run
+  std::vector<double> capture_ms;     // and its stall (last_stats().capture_ms)
 };
+
+// After checkpoint() returned (it first waits for the previous checkpoint to be
+// durable), last_stats() describes the previous one.
+void note_previous(const ckpt::Checkpointer& cp, Loop& l) {
+  const ckpt::CheckpointStats st = cp.last_stats();
+  ++l.picked[st.strategy];
+  l.capture_ms.push_back(st.capture_ms);
+}
 
 // Runs the write loop for `secs` seconds; with `cp`, checkpoints at 1 s, 2 s, ... (a slot
 // missed because a checkpoint took long is skipped, not made up for).
@@ -52,12 +63,19 @@ Loop write_loop(uint8_t* base, const std::vector<uint32_t>& hot, double secs,
       take(cp->checkpoint(), "checkpoint");
       const double t2 = now_s();
       out.in_checkpoint_s += t2 - t;
-      ++out.checkpoints;
+      if (out.checkpoints++ > 0) note_previous(*cp, out);
       while (next <= t2) next += 1.0;
     }
   }
   out.elapsed_s = t - t0;  // a checkpoint() in progress at `secs` extends the run
   out.ops_per_s = double(ops) / out.elapsed_s;
+  return out;
+}
+
+// Per-run values in run order (the machine is noisy: show the spread, not just p50/p99).
+Json rounded(const std::vector<double>& v) {
+  Json out = Json::array();
+  for (double x : v) out.push_back(std::round(x * 10) / 10);
   return out;
 }
 
@@ -94,7 +112,8 @@ void overhead(const Config& c, Report& rep) {
     const std::vector<uint32_t> hot(perm.begin(), perm.begin() + nhot);
     std::fprintf(stderr, "ckpt-bench: overhead: %zu MiB, hot %.0f %%\n", mib, hot_pct);
 
-    std::vector<double> r_tracked, r_plain, slowdown, in_ckpt_pct;
+    std::vector<double> r_tracked, r_plain, slowdown, in_ckpt_pct, captures;
+    std::map<std::string, int> picked;
     int checkpoints = 0;
     for (int p = 0; p < pairs; ++p) {
       for (int k = 0; k < 2; ++k) {
@@ -105,6 +124,9 @@ void overhead(const Config& c, Report& rep) {
           check(cp->wait(), "wait");
           Loop l = write_loop(mem.p, hot, secs, cp.get(), seed);
           check(cp->wait(), "wait");  // the last checkpoint's persist, outside the window
+          if (l.checkpoints > 0) note_previous(*cp, l);
+          for (const auto& [k, n] : l.picked) picked[k] += n;
+          captures.insert(captures.end(), l.capture_ms.begin(), l.capture_ms.end());
           check(cp->unprotect("mem"), "unprotect");
           r_tracked.push_back(l.ops_per_s / 1e6);
           in_ckpt_pct.push_back(l.in_checkpoint_s / l.elapsed_s * 100);
@@ -117,14 +139,17 @@ void overhead(const Config& c, Report& rep) {
     }
     const Json params = {{"protected_mib", mib}, {"hot_pct", hot_pct}, {"interval_s", 1},
                          {"run_s", secs}};
-    rep.rates("untracked", params, "mops_per_s", r_plain);
+    rep.rates("untracked", params, "mops_per_s", r_plain, {{"samples", rounded(r_plain)}});
     rep.rates("ckpt-auto", params, "mops_per_s", r_tracked,
-              {{"tracker", cp->tracker_name()},
+              {{"samples", rounded(r_tracked)},
+               {"tracker", cp->tracker_name()},
                {"checkpoints_per_run", double(checkpoints) / pairs},
-               {"in_checkpoint_pct_p50", std::round(percentile(in_ckpt_pct, 0.5) * 10) / 10}});
+               {"in_checkpoint_pct_p50", std::round(percentile(in_ckpt_pct, 0.5) * 10) / 10},
+               {"capture_ms_p50", std::round(percentile(captures, 0.5) * 10) / 10},
+               {"picked", picked}});
     const double p50 = percentile(slowdown, 0.5);
     rep.samples("ckpt-auto", params, "slowdown_pct", slowdown,
-                {{"target", 5.0}, {"pass", p50 <= 5.0}});
+                {{"samples", rounded(slowdown)}, {"target", 5.0}, {"pass", p50 <= 5.0}});
   }
 }
 

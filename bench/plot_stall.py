@@ -25,6 +25,7 @@ STYLE = {  # method -> (colour, marker); baselines dashed
     "ckpt-auto": ("tab:red", "o"),
     "ckpt-stop-and-copy": ("tab:orange", "s"),
     "ckpt-fork": ("tab:purple", "^"),
+    "ckpt-cow": ("tab:olive", "P"),
     "ckpt-sync": ("tab:brown", "v"),
     "fork": ("tab:blue", "D"),
     "memcpy": ("tab:green", "x"),
@@ -87,7 +88,11 @@ def main():
         ax.set_title(f"protected {label}, THP {args.thp}")
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel("stall (ms): p50 line, band up to p99")
-    axes[0][-1].legend(fontsize=8, loc="lower right")
+    handles = {}  # every method once, also those missing from the last panel
+    for ax in axes[0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    axes[0][-1].legend(handles.values(), handles.keys(), fontsize=8, loc="lower right")
     if args.title:
         fig.suptitle(args.title)
     fig.tight_layout()
