@@ -63,11 +63,13 @@ class AutoStrategy final : public SnapshotStrategy {
 
  private:
   std::unique_ptr<SnapshotStrategy> copy_, fork_;
-  // Starting points measured here (KERNEL.md, bench stall): ~8 GB/s copying scattered
-  // 4 KiB pages on two threads; fork ~10 ms per GiB resident with 4 KiB pages.
+  // Starting points measured here (bench stall): ~8 GB/s copying scattered 4 KiB pages on
+  // two threads; fork of a checkpointing process ~30-55 ms per GiB resident with 4 KiB
+  // pages (a bare fork is ~10 ms/GiB, KERNEL.md; write-protected ranges and the staging
+  // pool make ours dearer), so start at the low end of what we measured.
   double copy_bytes_per_ms_ = 8e6;
   unsigned explore_ = 0;
-  double fork_ms_per_byte_ = 10.0 / double(1u << 30);
+  double fork_ms_per_byte_ = 30.0 / double(1u << 30);
   double copy_penalty_ = 1, fork_penalty_ = 1;
   uint64_t resident_ = 0;
 };
