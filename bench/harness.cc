@@ -102,8 +102,8 @@ double percentile(std::vector<double> v, double q) {
 
 Report::Report(const Config& c) : c_(c) {
   if (!c_.json)
-    std::printf("%-8s %-18s %-44s %-24s %10s %10s %5s\n", "scenario", "method", "params",
-                "metric", "p50/value", "p99", "runs");
+    std::printf("%-8s %-18s %-44s %-24s %10s %10s %5s\n", "scenario", "method", "params", "metric",
+                "p50/value", "p99", "runs");
 }
 
 void Report::throughput(const std::string& method, const Json& params, const std::string& metric,
@@ -138,10 +138,12 @@ static double round3(double v) { return std::round(v * 1000) / 1000; }
 void Report::emit(const std::string& method, const Json& params, const std::string& metric,
                   double p50, double p99, size_t runs, const Json& extra) {
   if (c_.json) {
-    Json j = {{"scenario", c_.scenario}, {"method", method}, {"params", params},
-              {"metric", metric}};
-    if (std::isnan(p99)) j["value"] = round3(p50);
-    else j["p50"] = round3(p50), j["p99"] = round3(p99);
+    Json j = {
+        {"scenario", c_.scenario}, {"method", method}, {"params", params}, {"metric", metric}};
+    if (std::isnan(p99))
+      j["value"] = round3(p50);
+    else
+      j["p50"] = round3(p50), j["p99"] = round3(p99);
     j["runs"] = runs;
     if (extra.is_object())
       for (const auto& [k, v] : extra.items()) j[k] = v;
@@ -154,8 +156,8 @@ void Report::emit(const std::string& method, const Json& params, const std::stri
     std::string ex;
     if (extra.is_object())
       for (const auto& [k, v] : extra.items()) ex += " " + k + "=" + v.dump();
-    std::printf("%-8s %-18s %-44s %-24s %10.3f %10s %5zu%s\n", c_.scenario.c_str(),
-                method.c_str(), ps.c_str(), metric.c_str(), p50, p99s, runs, ex.c_str());
+    std::printf("%-8s %-18s %-44s %-24s %10.3f %10s %5zu%s\n", c_.scenario.c_str(), method.c_str(),
+                ps.c_str(), metric.c_str(), p50, p99s, runs, ex.c_str());
   }
   std::fflush(stdout);
 }

@@ -74,7 +74,7 @@ struct Buffer {
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
   void fill(Rng& rng) { rng.fill(p, n); }  // random bytes in every page
-  void prefault();                          // one write per page
+  void prefault();                         // one write per page
 };
 
 // Bytes of this process's anonymous memory mapped by huge pages (/proc/self/smaps_rollup).
@@ -107,11 +107,11 @@ class Report {
   // Rates (higher is better); p99 is the slow end (1st percentile).
   void rates(const std::string& method, const Json& params, const std::string& metric,
              const std::vector<double>& v, const Json& extra = {});
-  void value(const std::string& method, const Json& params, const std::string& metric,
-             double v, size_t runs, const Json& extra = {});
+  void value(const std::string& method, const Json& params, const std::string& metric, double v,
+             size_t runs, const Json& extra = {});
   // `extra` fields go into the JSON object after `runs` (target, pass, notes...).
-  void emit(const std::string& method, const Json& params, const std::string& metric,
-            double p50, double p99, size_t runs, const Json& extra = {});
+  void emit(const std::string& method, const Json& params, const std::string& metric, double p50,
+            double p99, size_t runs, const Json& extra = {});
 
  private:
   const Config& c_;

@@ -10,8 +10,8 @@
 //   overhead  slowdown of a memory-writing loop checkpointed once a second vs. untracked
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <exception>
+#include <fstream>
 #include <map>
 #include <string>
 
@@ -48,13 +48,20 @@ int main(int argc, char** argv) {
   bench::Config c;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--quick") c.quick = true;
-    else if (a == "--json") c.json = true;
-    else if (a == "--dir" && i + 1 < argc) c.dir = argv[++i];
-    else if (a.rfind("--dir=", 0) == 0) c.dir = a.substr(6);
-    else if (a == "-h" || a == "--help") usage(0);
-    else if (a[0] != '-' && c.scenario.empty()) c.scenario = a;
-    else usage(2);
+    if (a == "--quick")
+      c.quick = true;
+    else if (a == "--json")
+      c.json = true;
+    else if (a == "--dir" && i + 1 < argc)
+      c.dir = argv[++i];
+    else if (a.rfind("--dir=", 0) == 0)
+      c.dir = a.substr(6);
+    else if (a == "-h" || a == "--help")
+      usage(0);
+    else if (a[0] != '-' && c.scenario.empty())
+      c.scenario = a;
+    else
+      usage(2);
   }
   if (c.scenario.empty()) usage(2);
   auto it = kScenarios.find(c.scenario);

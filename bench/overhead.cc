@@ -137,8 +137,8 @@ void overhead(const Config& c, Report& rep) {
       }
       slowdown.push_back((1 - r_tracked.back() / r_plain.back()) * 100);
     }
-    const Json params = {{"protected_mib", mib}, {"hot_pct", hot_pct}, {"interval_s", 1},
-                         {"run_s", secs}};
+    const Json params = {
+        {"protected_mib", mib}, {"hot_pct", hot_pct}, {"interval_s", 1}, {"run_s", secs}};
     rep.rates("untracked", params, "mops_per_s", r_plain, {{"samples", rounded(r_plain)}});
     rep.rates("ckpt-auto", params, "mops_per_s", r_tracked,
               {{"samples", rounded(r_tracked)},

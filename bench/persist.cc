@@ -113,8 +113,8 @@ void dedup(const Config& c, Report& report) {
   cp.reset();  // release the store before measuring it
   const double stored_mib = double(dir_bytes(store)) / double(kMiB);
   const double raw_mib = double(bytes) / double(kMiB);
-  const Json params = {{"data_mib", bytes / kMiB}, {"changed_pct", changed_pct},
-                       {"checkpoints", checkpoints}};
+  const Json params = {
+      {"data_mib", bytes / kMiB}, {"changed_pct", changed_pct}, {"checkpoints", checkpoints}};
   report.value("ckpt-auto", params, "stored_mib_10_ckpts", stored_mib, 1);
   report.value("raw", params, "data_mib", raw_mib, 1);
   report.value("ckpt-auto", params, "ratio", stored_mib / raw_mib, 1);

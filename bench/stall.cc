@@ -52,8 +52,7 @@ void progress(const Config& c, const char* what, size_t mib, bool thp) {
 // Baselines on one fresh region: fork() (the child _exit()s at once; the parent's fork()
 // call is timed) and a single-threaded memcpy of everything into a pre-faulted buffer
 // (allocated only for the memcpy runs, so fork() sees the same resident size as ckpt).
-void baselines(const Config& c, Report& rep, const Plan& plan, size_t mib, bool thp,
-               Results& res) {
+void baselines(const Config& c, Report& rep, const Plan& plan, size_t mib, bool thp, Results& res) {
   progress(c, "baselines", mib, thp);
   const Thp mode = thp ? Thp::kOn : Thp::kOff;
   Buffer mem(mib * kMiB, mode);
@@ -134,9 +133,10 @@ void ckpt_strategy(const Config& c, Report& rep, const Plan& plan, const std::st
       call.push_back((t1 - t0) * 1e3);
       ++used[st.strategy];
       if (st.chunks_dirty < pages)  // the tracker missed writes: a library bug
-        std::fprintf(stderr, "ckpt-bench: warning: %s %zu MiB %.1f%%: %llu chunks dirty, %zu "
-                     "pages written\n", method.c_str(), mib, pct,
-                     (unsigned long long)st.chunks_dirty, pages);
+        std::fprintf(stderr,
+                     "ckpt-bench: warning: %s %zu MiB %.1f%%: %llu chunks dirty, %zu "
+                     "pages written\n",
+                     method.c_str(), mib, pct, (unsigned long long)st.chunks_dirty, pages);
     }
     Json extra = {{"tracker", cp->tracker_name()},
                   {"call_p50_ms", std::round(percentile(call, 0.5) * 1000) / 1000},
@@ -155,8 +155,7 @@ const Results::mapped_type* find(const Results& res, const Key& k) {
 
 void ratio_line(Report& rep, const std::string& metric, const Json& params, double v,
                 double target) {
-  rep.value("ckpt-auto", params, metric, v, 1,
-            {{"target", target}, {"pass", v <= target}});
+  rep.value("ckpt-auto", params, metric, v, 1, {{"target", target}, {"pass", v <= target}});
 }
 
 // The targets, each as a ratio of p50s measured in this run.
@@ -176,23 +175,30 @@ void stall(const Config& c, Report& report) {
   if (c.quick)
     plan = {{256, 1024}, {1, 10}, {false}, 3, {"stop-and-copy", "fork", "cow", "auto"}, 0};
   else  // sync at 4 GiB would add minutes of pure persisting (its stall is the persist)
-    plan = {{256, 1024, 4096}, {0.1, 1, 10, 50}, {false, true}, 5,
-            {"stop-and-copy", "fork", "cow", "auto", "sync"}, 1024};
+    plan = {{256, 1024, 4096},
+            {0.1, 1, 10, 50},
+            {false, true},
+            5,
+            {"stop-and-copy", "fork", "cow", "auto", "sync"},
+            1024};
   Results res;
   const double t_start = now_s();
   for (size_t mib : plan.sizes_mib) {
     for (bool thp : plan.thp) {
       baselines(c, report, plan, mib, thp, res);
       for (const auto& s : plan.strategies)
-        if (s != "sync" || mib <= plan.sync_max_mib) ckpt_strategy(c, report, plan, s, mib, thp, res);
+        if (s != "sync" || mib <= plan.sync_max_mib)
+          ckpt_strategy(c, report, plan, s, mib, thp, res);
       derived(report, res, mib, thp);
     }
   }
   for (bool thp : plan.thp) {
-    auto g1 = find(res, {"ckpt-auto", 1024, thp, 0.1}), g4 = find(res, {"ckpt-auto", 4096, thp, 0.1});
+    auto g1 = find(res, {"ckpt-auto", 1024, thp, 0.1}),
+         g4 = find(res, {"ckpt-auto", 4096, thp, 0.1});
     if (g1 && g4)
       ratio_line(report, "growth_0.1pct_1g_to_4g",
-                 {{"protected_mib", "1024->4096"}, {"dirty_pct", 0.1}, {"thp", thp}}, *g4 / *g1, 2.0);
+                 {{"protected_mib", "1024->4096"}, {"dirty_pct", 0.1}, {"thp", thp}}, *g4 / *g1,
+                 2.0);
   }
   std::fprintf(stderr, "ckpt-bench: stall done in %.0f s\n", now_s() - t_start);
 }

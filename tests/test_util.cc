@@ -62,7 +62,8 @@ std::vector<std::string> files_in(const std::string& dir, const std::string& suf
   std::vector<std::string> out;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     std::string p = e.path().string();
-    if (p.size() >= suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0)
+    if (p.size() >= suffix.size() &&
+        p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0)
       out.push_back(p);
   }
   std::sort(out.begin(), out.end());

@@ -61,9 +61,10 @@ struct Args {
 
 ckpt::Status usage(const std::string& why) {
   return ckpt::Status(ckpt::Code::kInvalidArgument,
-                      why + " (usage: ckpt-heat --store DIR --size N --steps S [--every K]"
-                            " [--policy every|interval|young|daly] [--mtbf D] [--interval D]"
-                            " [--tracker T] [--strategy S] [--quiet])");
+                      why +
+                          " (usage: ckpt-heat --store DIR --size N --steps S [--every K]"
+                          " [--policy every|interval|young|daly] [--mtbf D] [--interval D]"
+                          " [--tracker T] [--strategy S] [--quiet])");
 }
 
 // Builds a.policy from --policy and its parameter (--every, --interval or --mtbf).
@@ -71,7 +72,8 @@ ckpt::Status make_policy(Args& a) {
   auto duration = [&](const std::string& flag, const std::string& text) -> ckpt::Result<double> {
     if (text.empty()) return usage("--policy " + a.policy_name + " needs " + flag);
     auto d = ckpt::Policy::parse_duration(text);
-    if (!d.ok() || *d <= 0) return usage(flag + " needs a positive duration such as 60s, got '" + text + "'");
+    if (!d.ok() || *d <= 0)
+      return usage(flag + " needs a positive duration such as 60s, got '" + text + "'");
     return d;
   };
   double value;
@@ -98,7 +100,10 @@ ckpt::Status make_policy(Args& a) {
 ckpt::Status parse(int argc, char** argv, Args& a) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], val;
-    if (arg == "--quiet") { a.quiet = true; continue; }
+    if (arg == "--quiet") {
+      a.quiet = true;
+      continue;
+    }
     if (auto eq = arg.find('='); eq != std::string::npos) {
       val = arg.substr(eq + 1);
       arg.resize(eq);
@@ -116,16 +121,26 @@ ckpt::Status parse(int argc, char** argv, Args& a) {
       return {};
     };
     ckpt::Status st;
-    if (arg == "--store") a.store = val;
-    else if (arg == "--tracker") a.tracker = val;
-    else if (arg == "--strategy") a.strategy = val;
-    else if (arg == "--size") st = number(a.n);
-    else if (arg == "--steps") st = number(a.steps);
-    else if (arg == "--every") st = number(a.every);
-    else if (arg == "--policy") a.policy_name = val;
-    else if (arg == "--mtbf") a.mtbf = val;
-    else if (arg == "--interval") a.interval = val;
-    else return usage("unknown option " + arg);
+    if (arg == "--store")
+      a.store = val;
+    else if (arg == "--tracker")
+      a.tracker = val;
+    else if (arg == "--strategy")
+      a.strategy = val;
+    else if (arg == "--size")
+      st = number(a.n);
+    else if (arg == "--steps")
+      st = number(a.steps);
+    else if (arg == "--every")
+      st = number(a.every);
+    else if (arg == "--policy")
+      a.policy_name = val;
+    else if (arg == "--mtbf")
+      a.mtbf = val;
+    else if (arg == "--interval")
+      a.interval = val;
+    else
+      return usage("unknown option " + arg);
     if (!st.ok()) return st;
   }
   if (a.store.empty()) return usage("--store is required");
@@ -140,9 +155,12 @@ void initialise(State& s) {
     for (uint64_t i = 0; i < n; ++i)
       for (uint64_t j = 0; j < n; ++j) {
         double v;
-        if (i == 0) v = 100.0;
-        else if (i == n - 1 || j == 0 || j == n - 1) v = 0.0;
-        else v = double((i * 31 + j * 17 + (i * j) % 7) % 97) * 0.5;
+        if (i == 0)
+          v = 100.0;
+        else if (i == n - 1 || j == 0 || j == n - 1)
+          v = 0.0;
+        else
+          v = double((i * 31 + j * 17 + (i * j) % 7) % 97) * 0.5;
         g[i * n + j] = v;
       }
 }
@@ -156,8 +174,8 @@ void step(State& s) {
     double* v = s.grid[1 - s.cur];
     for (uint64_t i = 1; i + 1 < n; ++i)
       for (uint64_t j = 1; j + 1 < n; ++j)
-        v[i * n + j] = 0.25 * (u[(i - 1) * n + j] + u[(i + 1) * n + j] +
-                               u[i * n + j - 1] + u[i * n + j + 1]);
+        v[i * n + j] =
+            0.25 * (u[(i - 1) * n + j] + u[(i + 1) * n + j] + u[i * n + j - 1] + u[i * n + j + 1]);
     s.cur = 1 - s.cur;
   }
   s.step++;
@@ -256,7 +274,7 @@ int main(int argc, char** argv) {
           }
         }
         CKPT_RETURN_IF_ERROR(cp.wait());  // report a failed background write
-        checksum = grid_checksum(*s);  // the arena goes away with the Checkpointer
+        checksum = grid_checksum(*s);     // the arena goes away with the Checkpointer
         return {};
       });
   if (!st.ok()) die(st);

@@ -12,6 +12,11 @@
 // for the capture) or are kept away from it by the application (docs/design.md).
 #pragma once
 
+#include <ckpt/arena.h>
+#include <ckpt/status.h>
+#include <ckpt/store.h>
+#include <ckpt/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -21,11 +26,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <ckpt/arena.h>
-#include <ckpt/status.h>
-#include <ckpt/store.h>
-#include <ckpt/types.h>
 
 namespace ckpt {
 

@@ -15,12 +15,12 @@
 // ckpt::Loop (run.h) does the asking and recording for you. Not thread-safe.
 #pragma once
 
+#include <ckpt/status.h>
+
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
-
-#include <ckpt/status.h>
 
 namespace ckpt {
 

@@ -25,17 +25,17 @@
 // docs/runtime.md explains the structure in full.
 #pragma once
 
+#include <ckpt/checkpointer.h>
+#include <ckpt/policy.h>
+#include <ckpt/status.h>
+#include <ckpt/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <ckpt/checkpointer.h>
-#include <ckpt/policy.h>
-#include <ckpt/status.h>
-#include <ckpt/types.h>
 
 namespace ckpt {
 

@@ -10,7 +10,8 @@
  *     }
  *     return 0;
  *   }
- *   int main(void) { ckpt_install_signal_handlers(); return ckpt_run("/var/lib/app", init, worker, NULL); }
+ *   int main(void) { ckpt_install_signal_handlers(); return ckpt_run("/var/lib/app", init, worker,
+ * NULL); }
  */
 #ifndef CKPT_RUN_C_H_
 #define CKPT_RUN_C_H_

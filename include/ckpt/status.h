@@ -14,14 +14,14 @@ namespace ckpt {
 
 enum class Code {
   kOk = 0,
-  kInvalidArgument,    // caller passed something unusable
-  kNotFound,           // a checkpoint, object, file or name does not exist
-  kCorruption,         // stored data failed a checksum or does not parse
-  kIoError,            // a system call on the store failed
-  kNoSpace,            // ENOSPC / EDQUOT while writing
-  kBusy,               // store locked by another writer, address range taken
-  kUnsupported,        // newer format version, unknown feature flag, missing kernel feature
-  kFailedPrecondition, // call made in the wrong state
+  kInvalidArgument,     // caller passed something unusable
+  kNotFound,            // a checkpoint, object, file or name does not exist
+  kCorruption,          // stored data failed a checksum or does not parse
+  kIoError,             // a system call on the store failed
+  kNoSpace,             // ENOSPC / EDQUOT while writing
+  kBusy,                // store locked by another writer, address range taken
+  kUnsupported,         // newer format version, unknown feature flag, missing kernel feature
+  kFailedPrecondition,  // call made in the wrong state
   kAlreadyExists,
   kInternal,
 };
@@ -55,7 +55,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -78,10 +78,10 @@ class [[nodiscard]] Result {
 }  // namespace ckpt
 
 // Internal convenience: return early on error.
-#define CKPT_RETURN_IF_ERROR(expr)          \
-  do {                                      \
-    ::ckpt::Status _st = (expr);            \
-    if (!_st.ok()) return _st;              \
+#define CKPT_RETURN_IF_ERROR(expr) \
+  do {                             \
+    ::ckpt::Status _st = (expr);   \
+    if (!_st.ok()) return _st;     \
   } while (0)
 
 #define CKPT_CONCAT_INNER(a, b) a##b

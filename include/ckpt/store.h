@@ -7,15 +7,15 @@
 // prune or gc) at a time, enforced with a lock file; see docs/design.md.
 #pragma once
 
+#include <ckpt/status.h>
+#include <ckpt/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <ckpt/status.h>
-#include <ckpt/types.h>
 
 namespace ckpt {
 
@@ -39,11 +39,11 @@ struct StoreSummary {
 
 // One damaged or missing thing found by verify.
 struct Problem {
-  std::string object;                // "pack 3f2a..", "chunk ab12..", "manifest <id>", "ref latest"
-  std::string path;                  // file in the store
-  uint64_t offset = 0;               // within the file, where meaningful
-  std::string message;               // what is wrong and what to do
-  std::vector<std::string> affected; // ids of checkpoints that depend on it
+  std::string object;   // "pack 3f2a..", "chunk ab12..", "manifest <id>", "ref latest"
+  std::string path;     // file in the store
+  uint64_t offset = 0;  // within the file, where meaningful
+  std::string message;  // what is wrong and what to do
+  std::vector<std::string> affected;  // ids of checkpoints that depend on it
 };
 
 struct VerifyOptions {
@@ -75,8 +75,8 @@ struct DiffReport {
 };
 
 struct PruneOptions {
-  uint64_t keep_last = 0;         // 0: no count rule
-  int64_t keep_within_sec = -1;   // <0: no age rule
+  uint64_t keep_last = 0;        // 0: no count rule
+  int64_t keep_within_sec = -1;  // <0: no age rule
   bool dry_run = false;
 };
 

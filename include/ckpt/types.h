@@ -19,32 +19,32 @@ const char* stream_kind_name(StreamKind kind);
 struct StreamInfo {
   std::string name;
   StreamKind kind = StreamKind::kRange;
-  uint64_t address = 0;    // virtual address for ranges and arenas, 0 for blobs
-  uint64_t length = 0;     // bytes
-  uint64_t reserved = 0;   // arenas: reserved size (length is the used part)
-  uint64_t chunks = 0;     // number of chunk slots (ceil(length / chunk size))
+  uint64_t address = 0;   // virtual address for ranges and arenas, 0 for blobs
+  uint64_t length = 0;    // bytes
+  uint64_t reserved = 0;  // arenas: reserved size (length is the used part)
+  uint64_t chunks = 0;    // number of chunk slots (ceil(length / chunk size))
   uint64_t zero_chunks = 0;
-  std::string root;        // hex SHA-256 of the tree root node, all zeros if empty
+  std::string root;  // hex SHA-256 of the tree root node, all zeros if empty
 };
 
 // What one checkpoint cost. "dirty" pages are the ones the capture had to look at;
 // of those, "written" went to a pack, "deduplicated" were already stored,
 // "zero" were all-zero and stored as nothing.
 struct CheckpointStats {
-  uint64_t bytes_logical = 0;       // sum of stream lengths
+  uint64_t bytes_logical = 0;  // sum of stream lengths
   uint64_t chunks_total = 0;
   uint64_t chunks_dirty = 0;
   uint64_t chunks_written = 0;
   uint64_t chunks_deduplicated = 0;
   uint64_t chunks_zero = 0;
-  uint64_t nodes_written = 0;       // manifest tree nodes newly stored
-  uint64_t bytes_stored = 0;        // bytes appended to packs (after compression)
-  double capture_ms = 0;            // application-visible stall
-  double persist_ms = 0;            // capture end -> durable
+  uint64_t nodes_written = 0;  // manifest tree nodes newly stored
+  uint64_t bytes_stored = 0;   // bytes appended to packs (after compression)
+  double capture_ms = 0;       // application-visible stall
+  double persist_ms = 0;       // capture end -> durable
   // Not stored in the manifest (known to the writing process only):
-  double queue_ms = 0;              // checkpoint() waited this long for the previous one
-  bool over_budget = false;         // the stall exceeded the freeze budget
-  std::string strategy;             // strategy that captured it ("stop-and-copy", ...)
+  double queue_ms = 0;       // checkpoint() waited this long for the previous one
+  bool over_budget = false;  // the stall exceeded the freeze budget
+  std::string strategy;      // strategy that captured it ("stop-and-copy", ...)
 };
 
 // What restore does with a registered file whose size differs from the checkpoint's.
@@ -56,20 +56,20 @@ enum class FileMismatch : uint8_t {
 
 // An open file registered with Checkpointer::register_file, as recorded in a checkpoint.
 struct FileInfo {
-  int fd = -1;            // descriptor number; restore re-creates it with this number
-  std::string name;       // the application's name for it
-  std::string path;       // absolute path at checkpoint time
-  uint32_t flags = 0;     // open(2) flags (access mode, O_APPEND, ...)
-  uint64_t offset = 0;    // file offset at the capture instant
-  uint32_t mode = 0;      // st_mode
-  uint64_t size = 0;      // file size at the capture instant
+  int fd = -1;          // descriptor number; restore re-creates it with this number
+  std::string name;     // the application's name for it
+  std::string path;     // absolute path at checkpoint time
+  uint32_t flags = 0;   // open(2) flags (access mode, O_APPEND, ...)
+  uint64_t offset = 0;  // file offset at the capture instant
+  uint32_t mode = 0;    // st_mode
+  uint64_t size = 0;    // file size at the capture instant
   FileMismatch on_mismatch = FileMismatch::kFail;
 };
 
 struct CheckpointInfo {
-  std::string id;        // 32 lowercase hex digits
-  uint64_t seq = 0;      // 1, 2, 3... in commit order within a store
-  std::string parent;    // id of the previous checkpoint of this writer, empty for the first
+  std::string id;      // 32 lowercase hex digits
+  uint64_t seq = 0;    // 1, 2, 3... in commit order within a store
+  std::string parent;  // id of the previous checkpoint of this writer, empty for the first
   int64_t created_unix_ns = 0;
   std::vector<std::string> labels;
   std::map<std::string, std::string> attrs;  // host, pid, program, ...

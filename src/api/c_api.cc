@@ -1,5 +1,5 @@
-#include <ckpt/ckpt.h>
 #include <ckpt/checkpointer.h>
+#include <ckpt/ckpt.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -50,7 +50,9 @@ int ckpt_protect(ckpt_t* h, const char* name, void* addr, size_t len) {
   return fail(h, h->cp->protect(name ? name : "", addr, len));
 }
 
-int ckpt_unprotect(ckpt_t* h, const char* name) { return fail(h, h->cp->unprotect(name ? name : "")); }
+int ckpt_unprotect(ckpt_t* h, const char* name) {
+  return fail(h, h->cp->unprotect(name ? name : ""));
+}
 
 int ckpt_arena_create(ckpt_t* h, const char* name, size_t size, uintptr_t base,
                       uintptr_t* base_out) {
@@ -88,8 +90,8 @@ void* ckpt_arena_root(ckpt_t* h, const char* arena) {
 }
 
 int ckpt_put_blob(ckpt_t* h, const char* name, const void* data, size_t len) {
-  return fail(h, h->cp->put_blob(name ? name : "",
-                                 {static_cast<const uint8_t*>(data), data ? len : 0}));
+  return fail(
+      h, h->cp->put_blob(name ? name : "", {static_cast<const uint8_t*>(data), data ? len : 0}));
 }
 
 int ckpt_get_blob(ckpt_t* h, const char* name, void** data_out, size_t* len_out) {

@@ -1,6 +1,5 @@
 #include <ckpt/checkpointer.h>
 #include <ckpt/version.h>
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -108,8 +107,8 @@ Status CheckpointerImpl::collect(std::vector<CaptureItem>& items, bool force_ful
     if (r->kind != StreamKind::kBlob) {
       auto got = tracker->collect(*r, cs);
       if (!got.ok()) {
-        log("dirty tracker failed on '" + r->name + "', examining every chunk: " +
-            got.status().message());
+        log("dirty tracker failed on '" + r->name +
+            "', examining every chunk: " + got.status().message());
       } else {
         dirty = std::move(got).value();
       }
@@ -141,7 +140,8 @@ Result<std::vector<std::shared_ptr<UniqueFd>>> CheckpointerImpl::capture_files()
     CKPT_ASSIGN_OR_RETURN(FileInfo f, describe_fd(fd, reg.name, reg.on_mismatch));
     infos.push_back(std::move(f));
     int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) return Status::from_errno(errno, "duplicate descriptor of file '" + reg.name + "'");
+    if (dup < 0)
+      return Status::from_errno(errno, "duplicate descriptor of file '" + reg.name + "'");
     dups.push_back(std::make_shared<UniqueFd>(dup));
   }
   regions->blob(kFilesBlob, true)->blob = encode_files(infos);
@@ -171,9 +171,10 @@ void CheckpointerImpl::persist(Manifest m, Snapshot snap, uint64_t stall_ns,
     parent = written->id;
     last_stats = written->stats;
     last_stats.strategy = snap.strategy;
-    last_stats.over_budget = written->attrs.size() && std::any_of(
-        written->attrs.begin(), written->attrs.end(),
-        [](const auto& kv) { return kv.first == "freeze_budget_exceeded"; });
+    last_stats.over_budget =
+        written->attrs.size() &&
+        std::any_of(written->attrs.begin(), written->attrs.end(),
+                    [](const auto& kv) { return kv.first == "freeze_budget_exceeded"; });
   } else {
     if (pending_error.ok()) pending_error = written.status();
     // The tracker has forgotten these chunks: hand them to the next capture.
@@ -242,8 +243,9 @@ Result<Arena*> Checkpointer::create_arena(std::string_view name, const ArenaOpti
     return Status(Code::kAlreadyExists, "create_arena: arena '" + n + "' already exists");
   uintptr_t base = options.base ? options.base : default_arena_base(n);
   if (!options.base && options.size > kDefaultArenaSlot)
-    return Status(Code::kInvalidArgument, "create_arena '" + n + "': arenas over 64 GiB need "
-                                          "an explicit ArenaOptions::base");
+    return Status(Code::kInvalidArgument, "create_arena '" + n +
+                                              "': arenas over 64 GiB need "
+                                              "an explicit ArenaOptions::base");
   CKPT_ASSIGN_OR_RETURN(auto arena, ArenaImpl::create(n, base, options.size));
   CKPT_ASSIGN_OR_RETURN(Region * r, impl_->regions->add_arena(n, std::move(arena)));
   if (Status st = impl_->tracker->track(*r); !st.ok())
@@ -267,8 +269,8 @@ Status Checkpointer::register_file(int fd, std::string_view name, FileMismatch o
 Status Checkpointer::unregister_file(int fd) {
   impl_->persister->wait_idle();
   if (impl_->files.erase(fd) == 0)
-    return Status(Code::kNotFound, "unregister_file: descriptor " + std::to_string(fd) +
-                                       " is not registered");
+    return Status(Code::kNotFound,
+                  "unregister_file: descriptor " + std::to_string(fd) + " is not registered");
   return {};
 }
 

@@ -8,14 +8,18 @@ namespace ckpt {
 
 const char* stream_kind_name(StreamKind kind) {
   switch (kind) {
-    case StreamKind::kRange: return "range";
-    case StreamKind::kArena: return "arena";
-    case StreamKind::kBlob: return "blob";
+    case StreamKind::kRange:
+      return "range";
+    case StreamKind::kArena:
+      return "arena";
+    case StreamKind::kBlob:
+      return "blob";
   }
   return "unknown";
 }
 
-Result<std::string> remap_file_path(const std::string& path, const std::vector<std::string>& specs) {
+Result<std::string> remap_file_path(const std::string& path,
+                                    const std::vector<std::string>& specs) {
   CKPT_ASSIGN_OR_RETURN(Remaps remaps, parse_remaps(specs));
   return remap_path(path, remaps);
 }
@@ -78,8 +82,8 @@ Result<std::vector<uint8_t>> Store::read_stream(std::string_view ref, std::strin
     CKPT_RETURN_IF_ERROR(impl_->read_stream_into(m, s, out.data(), true, nullptr));
     return out;
   }
-  return Status(Code::kNotFound, checkpoint_name(m) + " has no stream named '" +
-                                     std::string(name) + "'");
+  return Status(Code::kNotFound,
+                checkpoint_name(m) + " has no stream named '" + std::string(name) + "'");
 }
 
 Result<std::vector<FileInfo>> Store::files(std::string_view ref) {

@@ -18,20 +18,20 @@ namespace {
 constexpr uint64_t kArenaMagic = 0x414e4552'4154504bull;  // "KPTARENA"
 constexpr uint32_t kBlockMagic = 0xb10cb10c;
 constexpr size_t kPage = 4096;
-constexpr int kClasses = 13;                 // 32 B .. 128 KiB blocks
+constexpr int kClasses = 13;  // 32 B .. 128 KiB blocks
 constexpr size_t kMaxSmall = size_t{32} << (kClasses - 1);
 constexpr uint32_t kLargeClass = 0xffffffffu;
 
 // Lives just before every pointer handed out.
 struct BlockHeader {
   uint32_t magic;
-  uint32_t cls;      // size class, or kLargeClass
-  uint64_t block;    // offset of the block from the arena base
+  uint32_t cls;    // size class, or kLargeClass
+  uint64_t block;  // offset of the block from the arena base
 };
 static_assert(sizeof(BlockHeader) == 16);
 
 struct FreeLarge {
-  uint64_t next;     // offset, 0 = end
+  uint64_t next;  // offset, 0 = end
   uint64_t bytes;
 };
 
@@ -42,9 +42,9 @@ size_t round_up(size_t v, size_t a) { return (v + a - 1) & ~(a - 1); }
 struct ArenaImpl::Header {
   uint64_t magic;
   uint64_t size;
-  uint64_t bump;                 // offset of the first never-used byte
-  uint64_t root;                 // offset of the root object, 0 = none
-  uint64_t free_small[kClasses]; // offsets of free blocks per class, 0 = empty
+  uint64_t bump;                  // offset of the first never-used byte
+  uint64_t root;                  // offset of the root object, 0 = none
+  uint64_t free_small[kClasses];  // offsets of free blocks per class, 0 = empty
   uint64_t free_large;
 };
 
@@ -70,11 +70,12 @@ ArenaImpl::ArenaImpl(std::string name, uintptr_t base, size_t size)
 ArenaImpl::~ArenaImpl() { ::munmap(reinterpret_cast<void*>(base_), size_); }
 
 Result<std::unique_ptr<ArenaImpl>> ArenaImpl::create(std::string name, uintptr_t base,
-                                                      size_t size) {
+                                                     size_t size) {
   size = round_up(size, kPage);
   if (size < 2 * kPage || base % kPage != 0)
-    return Status(Code::kInvalidArgument, "arena '" + name + "': base must be page-aligned and "
-                                          "size at least 8 KiB");
+    return Status(Code::kInvalidArgument, "arena '" + name +
+                                              "': base must be page-aligned and "
+                                              "size at least 8 KiB");
   // MAP_NORESERVE: reserved address space costs nothing until pages are touched.
   void* p = ::mmap(reinterpret_cast<void*>(base), size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
@@ -82,12 +83,11 @@ Result<std::unique_ptr<ArenaImpl>> ArenaImpl::create(std::string name, uintptr_t
     int err = errno;
     if (p != MAP_FAILED) ::munmap(p, size);  // pre-4.17 kernels ignore NOREPLACE
     std::ostringstream msg;
-    msg << "arena '" << name << "': cannot reserve [0x" << std::hex << base << ", 0x"
-        << base + size << ")";
+    msg << "arena '" << name << "': cannot reserve [0x" << std::hex << base << ", 0x" << base + size
+        << ")";
     if (p != MAP_FAILED || err == EEXIST) {
       std::string in_way = mapping_at(base, size);
-      msg << ": the range is already mapped"
-          << (in_way.empty() ? "" : " (" + in_way + ")")
+      msg << ": the range is already mapped" << (in_way.empty() ? "" : " (" + in_way + ")")
           << "; choose another ArenaOptions::base or free the range";
       return Status(Code::kBusy, msg.str());
     }

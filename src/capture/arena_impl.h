@@ -4,13 +4,13 @@
 // had never stopped.
 #pragma once
 
+#include <ckpt/arena.h>
+#include <ckpt/status.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <ckpt/arena.h>
-#include <ckpt/status.h>
 
 namespace ckpt {
 

@@ -2,8 +2,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <unistd.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstring>
@@ -79,7 +79,7 @@ Result<std::unique_ptr<DirtyTracker>> MprotectTracker::create() {
   if (pm < 0) return Status::from_errno(errno, "mprotect tracker: open /proc/self/pagemap");
   std::lock_guard<std::mutex> lk(g_mu);
   if (g_users.fetch_add(1) == 0) {
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_sigaction = on_segv;
     sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
@@ -161,7 +161,8 @@ Result<std::optional<std::vector<uint64_t>>> MprotectTracker::collect(Region& re
   // Pages dropped with MADV_DONTNEED (or never populated) change to zero without a
   // fault: /proc/self/pagemap shows them as neither present nor swapped. Report them
   // too; they cost the writer only a zero test.
-  uintptr_t end = std::min<uintptr_t>(hi, (region.address() + region.length() + kPage - 1) & ~(kPage - 1));
+  uintptr_t end =
+      std::min<uintptr_t>(hi, (region.address() + region.length() + kPage - 1) & ~(kPage - 1));
   size_t scan = end > lo ? (end - lo) / kPage : 0;
   std::vector<uint64_t> pm(scan);
   if (scan && ::pread(pagemap_.get(), pm.data(), scan * 8, static_cast<off_t>(lo / kPage * 8)) !=

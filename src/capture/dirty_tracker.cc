@@ -34,9 +34,11 @@ constexpr size_t kHuge = 2u << 20;
 // page must not be. A tracker that fails is not used.
 Status self_test(DirtyTracker& tracker) {
   const size_t len = 3 * kHuge;
-  void* raw = ::mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* raw =
+      ::mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return Status::from_errno(errno, "self-test: mmap");
-  auto* mem = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(raw) + kHuge - 1) & ~(kHuge - 1));
+  auto* mem =
+      reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(raw) + kHuge - 1) & ~(kHuge - 1));
   ::madvise(mem + kHuge, kHuge, MADV_HUGEPAGE);  // the middle 2 MiB may become a THP
   std::memset(mem, 1, len);                      // populate before protecting (keeps THP)
 
@@ -69,8 +71,8 @@ Status self_test(DirtyTracker& tracker) {
           break;
         }
       if (st.ok() && std::binary_search(v.begin(), v.end(), uint64_t{100}))
-        st = Status(Code::kUnsupported, std::string(tracker.name()) +
-                                            " self-test: an untouched page was reported");
+        st = Status(Code::kUnsupported,
+                    std::string(tracker.name()) + " self-test: an untouched page was reported");
     }
   }
   tracker.untrack(region);
@@ -81,10 +83,14 @@ Status self_test(DirtyTracker& tracker) {
 Result<std::unique_ptr<DirtyTracker>> make_one(const std::string& name) {
   if (name == "full-scan") return std::unique_ptr<DirtyTracker>(new FullScanTracker);
   Result<std::unique_ptr<DirtyTracker>> t = Status(Code::kInvalidArgument, "");
-  if (name == "uffd-wp-async") t = UffdAsyncTracker::create();
-  else if (name == "uffd-wp-sync") t = UffdSyncTracker::create();
-  else if (name == "soft-dirty") t = SoftDirtyTracker::create();
-  else if (name == "mprotect") t = MprotectTracker::create();
+  if (name == "uffd-wp-async")
+    t = UffdAsyncTracker::create();
+  else if (name == "uffd-wp-sync")
+    t = UffdSyncTracker::create();
+  else if (name == "soft-dirty")
+    t = SoftDirtyTracker::create();
+  else if (name == "mprotect")
+    t = MprotectTracker::create();
   else
     return Status(Code::kInvalidArgument,
                   "unknown dirty tracker '" + name +
@@ -102,7 +108,7 @@ const std::vector<std::string>& tracker_names() {
 }
 
 Result<std::unique_ptr<DirtyTracker>> make_dirty_tracker(const std::string& name,
-                                                        std::vector<std::string>* notes) {
+                                                         std::vector<std::string>* notes) {
   if (name != "auto" && !name.empty()) return make_one(name);
   // auto: the first that works, in order of cost. mprotect is not chosen automatically:
   // it breaks kernel writes into tracked memory (EFAULT), which an application that did

@@ -5,12 +5,12 @@
 // comparison with the previous tree finds the changes (block hashing).
 #pragma once
 
+#include <ckpt/status.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <ckpt/status.h>
 
 #include "capture/region.h"
 
@@ -33,7 +33,7 @@ class DirtyTracker {
 // full-scan must pass a start-up self-test; a named one that fails is an error, while
 // "auto" falls back (uffd-wp-async, soft-dirty, full-scan) and says why in `notes`.
 Result<std::unique_ptr<DirtyTracker>> make_dirty_tracker(const std::string& name,
-                                                        std::vector<std::string>* notes = nullptr);
+                                                         std::vector<std::string>* notes = nullptr);
 const std::vector<std::string>& tracker_names();
 // The self-test on its own (ckpt check runs it for every tracker).
 Status self_test(DirtyTracker& tracker);

@@ -32,12 +32,13 @@ void ChunkCollector::add(uintptr_t start, uintptr_t end) {
 }
 
 Result<std::unique_ptr<DirtyTracker>> UffdAsyncTracker::create() {
-  CKPT_ASSIGN_OR_RETURN(UniqueFd uffd,
-                        open_userfaultfd(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED,
-                                         "uffd-wp-async",
-                                         "UFFD_FEATURE_WP_ASYNC or WP_UNPOPULATED (needs Linux 6.7+)"));
+  CKPT_ASSIGN_OR_RETURN(
+      UniqueFd uffd,
+      open_userfaultfd(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED, "uffd-wp-async",
+                       "UFFD_FEATURE_WP_ASYNC or WP_UNPOPULATED (needs Linux 6.7+)"));
   int pm = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  if (pm < 0) return Status::from_errno(errno, "open /proc/self/pagemap").with_context("uffd-wp-async");
+  if (pm < 0)
+    return Status::from_errno(errno, "open /proc/self/pagemap").with_context("uffd-wp-async");
   UniqueFd pagemap(pm);
   // Probe PAGEMAP_SCAN itself (Linux 6.7+): an empty read-only scan must succeed.
   pm_scan_arg arg{};
@@ -92,8 +93,9 @@ Result<std::optional<std::vector<uint64_t>>> UffdAsyncTracker::collect(Region& r
   uint64_t len = region.length();
   ChunkCollector out(base, len, chunk_size);
   uintptr_t end = std::min(page_up(base + len), it->second.hi);
-  CKPT_RETURN_IF_ERROR(scan(it->second.lo, end, [&](uintptr_t s, uintptr_t e) { out.add(s, e); })
-                           .with_context("uffd-wp-async: collect '" + region.name + "'"));
+  CKPT_RETURN_IF_ERROR(scan(it->second.lo, end, [&](uintptr_t s, uintptr_t e) {
+                         out.add(s, e);
+                       }).with_context("uffd-wp-async: collect '" + region.name + "'"));
   return std::optional<std::vector<uint64_t>>(out.take());
 }
 

@@ -6,8 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "capture/dirty_uffd.h"  // ChunkCollector
@@ -26,10 +26,10 @@ uintptr_t page_up(uintptr_t a) { return (a + kPage - 1) & ~(kPage - 1); }
 Result<std::unique_ptr<DirtyTracker>> UffdSyncTracker::create() {
   // Without UFFD_USER_MODE_ONLY the kernel's own writes into protected memory (read(2)
   // into a buffer) fault to us too and succeed; with it (unprivileged) they get EFAULT.
-  CKPT_ASSIGN_OR_RETURN(UniqueFd uffd,
-                        open_userfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED,
-                                         "uffd-wp-sync",
-                                         "write-protect userfaultfd with WP_UNPOPULATED (Linux 6.4+)"));
+  CKPT_ASSIGN_OR_RETURN(
+      UniqueFd uffd,
+      open_userfaultfd(UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_WP_UNPOPULATED, "uffd-wp-sync",
+                       "write-protect userfaultfd with WP_UNPOPULATED (Linux 6.4+)"));
   int ev = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (ev < 0) return Status::from_errno(errno, "uffd-wp-sync: eventfd");
   int pm = ::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);

@@ -54,11 +54,11 @@ class UffdSyncTracker final : public DirtyTracker {
 
  private:
   struct Tracked {
-    uintptr_t lo = 0, hi = 0;                  // registered page range
-    size_t pages = 0;                          // pages from lo that are protected/tracked
+    uintptr_t lo = 0, hi = 0;  // registered page range
+    size_t pages = 0;          // pages from lo that are protected/tracked
     std::unique_ptr<std::atomic<uint8_t>[]> dirty;
-    std::unique_ptr<std::atomic<uint8_t>[]> state;   // PageState
-    std::unique_ptr<uint32_t[]> slot;          // pool slot of a PENDING page
+    std::unique_ptr<std::atomic<uint8_t>[]> state;  // PageState
+    std::unique_ptr<uint32_t[]> slot;               // pool slot of a PENDING page
     std::atomic<uint8_t*> pool{nullptr};
   };
   UffdSyncTracker(UniqueFd uffd, UniqueFd stop);

@@ -6,8 +6,9 @@
 // Caveat: the soft-dirty probe writes "4" to /proc/self/clear_refs, which clears the
 // soft-dirty bits of the whole process; do not run it while a soft-dirty tracker is in
 // use in the same process (the CLI and the tests are separate processes).
-#include <ckpt/check.h>
+#include "capture/kernel_probe.h"
 
+#include <ckpt/check.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -29,7 +30,6 @@
 #include <vector>
 
 #include "capture/dirty_tracker.h"
-#include "capture/kernel_probe.h"
 #include "capture/kernel_uapi.h"
 #include "snapshot/snapshot_strategy.h"
 #include "util/thread_pool.h"
@@ -41,7 +41,8 @@ namespace probe {
 
 std::string errno_text(int err) {
   const char* name = strerrorname_np(err);
-  return std::string(name ? name : "errno " + std::to_string(err)) + " (" + std::strerror(err) + ")";
+  return std::string(name ? name : "errno " + std::to_string(err)) + " (" + std::strerror(err) +
+         ")";
 }
 
 std::optional<std::string> read_line(const char* path) {
@@ -62,13 +63,11 @@ using probe::read_line;
 constexpr size_t kPage = 4096;
 constexpr size_t kScratch = 64 * 1024;  // 16 pages
 
-
 std::string hex(uint64_t v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
   return buf;
 }
-
 
 // A private anonymous read-write mapping, unmapped by the destructor. MADV_NOHUGEPAGE
 // keeps (m)THP from populating more pages than were touched, and keeps the VMA from
@@ -248,8 +247,9 @@ FeatureCheck check_wp_sync(bool have_uffd) {
   reg.range.len = s.len();
   reg.mode = UFFDIO_REGISTER_MODE_WP;
   if (::ioctl(u.fd.get(), UFFDIO_REGISTER, &reg) != 0) {
-    c.detail = "UFFDIO_REGISTER (MODE_WP) of a 64 KiB anonymous mapping failed: " +
-               errno_text(errno) + " (write-protect needs Linux 5.7+ on anonymous memory)";
+    c.detail =
+        "UFFDIO_REGISTER (MODE_WP) of a 64 KiB anonymous mapping failed: " + errno_text(errno) +
+        " (write-protect needs Linux 5.7+ on anonymous memory)";
     return c;
   }
   std::string step;
@@ -349,12 +349,12 @@ FeatureCheck check_pagemap_scan() {
     return c;
   }
   const bool exact = n == 2 && vec[0].start == s.addr() && vec[0].end == s.addr() + kPage &&
-                     vec[1].start == s.addr() + 5 * kPage &&
-                     vec[1].end == s.addr() + 6 * kPage;
+                     vec[1].start == s.addr() + 5 * kPage && vec[1].end == s.addr() + 6 * kPage;
   if (!exact) {
-    c.detail = "ioctl(PAGEMAP_SCAN) works but a read-only scan of a 16-page scratch mapping "
-               "with 2 written pages returned " +
-               std::to_string(n) + " regions instead of exactly those 2 pages";
+    c.detail =
+        "ioctl(PAGEMAP_SCAN) works but a read-only scan of a 16-page scratch mapping "
+        "with 2 written pages returned " +
+        std::to_string(n) + " regions instead of exactly those 2 pages";
     return c;
   }
   c.ok = true;
@@ -397,21 +397,24 @@ FeatureCheck check_soft_dirty() {
   }
   constexpr uint64_t kSoftDirty = 1ull << 55;
   if (!(e[0] & kSoftDirty)) {
-    c.detail = "writing \"4\" to /proc/self/clear_refs succeeded, but a page written afterwards "
-               "does not show bit 55 (soft-dirty) in /proc/self/pagemap: CONFIG_MEM_SOFT_DIRTY "
-               "is off in this kernel; " +
-               std::string(kSoftDirtyUsers);
+    c.detail =
+        "writing \"4\" to /proc/self/clear_refs succeeded, but a page written afterwards "
+        "does not show bit 55 (soft-dirty) in /proc/self/pagemap: CONFIG_MEM_SOFT_DIRTY "
+        "is off in this kernel; " +
+        std::string(kSoftDirtyUsers);
     return c;
   }
   if (e[1] & kSoftDirty) {
-    c.detail = "a page untouched since clear_refs \"4\" still shows bit 55 in /proc/self/pagemap: "
-               "clearing does not work; " +
-               std::string(kSoftDirtyUsers);
+    c.detail =
+        "a page untouched since clear_refs \"4\" still shows bit 55 in /proc/self/pagemap: "
+        "clearing does not work; " +
+        std::string(kSoftDirtyUsers);
     return c;
   }
   c.ok = true;
-  c.detail = "clear_refs \"4\" cleared the bits and a written page showed bit 55 in "
-             "/proc/self/pagemap (CONFIG_MEM_SOFT_DIRTY on)";
+  c.detail =
+      "clear_refs \"4\" cleared the bits and a written page showed bit 55 in "
+      "/proc/self/pagemap (CONFIG_MEM_SOFT_DIRTY on)";
   return c;
 }
 
@@ -424,7 +427,8 @@ FeatureCheck check_thp() {
   }
   std::string mode = *line;
   const auto l = line->find('['), r = line->find(']');
-  if (l != std::string::npos && r != std::string::npos && r > l) mode = line->substr(l + 1, r - l - 1);
+  if (l != std::string::npos && r != std::string::npos && r > l)
+    mode = line->substr(l + 1, r - l - 1);
   c.detail = "enabled=" + mode +
              "; protect after populating to keep huge pages (write-protecting unpopulated memory "
              "installs PTE markers where THP never forms), and the first write to a protected "

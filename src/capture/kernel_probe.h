@@ -2,10 +2,10 @@
 // kernel_probe.cc (kernel features) and probe_capture.cc (trackers and strategies).
 #pragma once
 
+#include <ckpt/check.h>
+
 #include <optional>
 #include <string>
-
-#include <ckpt/check.h>
 
 namespace ckpt::probe {
 

@@ -3,10 +3,10 @@
 // them in the same walk (only on UFFD_FEATURE_WP_ASYNC registrations).
 #pragma once
 
+#include <ckpt/status.h>
+
 #include <cstdint>
 #include <functional>
-
-#include <ckpt/status.h>
 
 namespace ckpt {
 

@@ -88,8 +88,10 @@ FeatureCheck check_fork_strategy() {
     return c;
   }
   c.ok = true;
-  c.detail = "fork() works and process_vm_readv read 4 KiB of the child's copy-on-write image "
-             "intact; " + yama;
+  c.detail =
+      "fork() works and process_vm_readv read 4 KiB of the child's copy-on-write image "
+      "intact; " +
+      yama;
   return c;
 }
 
@@ -105,8 +107,9 @@ FeatureCheck check_tracker(const std::string& name) {
   }
   c.ok = true;
   if (name == "full-scan")
-    c.detail = "always available, no self-test: reports every chunk as unknown and hashing "
-               "finds the changes (cost grows with the region size)";
+    c.detail =
+        "always available, no self-test: reports every chunk as unknown and hashing "
+        "finds the changes (cost grows with the region size)";
   else
     c.detail = "self-test passed: reports written, dropped and huge-page-dropped pages";
   return c;
@@ -116,8 +119,9 @@ FeatureCheck check_strategy(const std::string& name) {
   if (name == "fork") return check_fork_strategy();
   FeatureCheck c{"strategy " + name, true, ""};
   if (name == "sync") {
-    c.detail = "always available: the application stays paused until the checkpoint is "
-               "durable (no copy, longest stall)";
+    c.detail =
+        "always available: the application stays paused until the checkpoint is "
+        "durable (no copy, longest stall)";
   } else if (name == "stop-and-copy") {
     c.detail = "always available: pause, copy the dirty chunks into a staging pool, resume";
   } else if (name == "cow") {

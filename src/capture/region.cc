@@ -6,18 +6,24 @@ namespace ckpt {
 
 const uint8_t* Region::data() const {
   switch (kind) {
-    case StreamKind::kRange: return addr;
-    case StreamKind::kArena: return reinterpret_cast<const uint8_t*>(arena->base());
-    case StreamKind::kBlob: return blob.data();
+    case StreamKind::kRange:
+      return addr;
+    case StreamKind::kArena:
+      return reinterpret_cast<const uint8_t*>(arena->base());
+    case StreamKind::kBlob:
+      return blob.data();
   }
   return nullptr;
 }
 
 size_t Region::length() const {
   switch (kind) {
-    case StreamKind::kRange: return len;
-    case StreamKind::kArena: return arena->used();
-    case StreamKind::kBlob: return blob.size();
+    case StreamKind::kRange:
+      return len;
+    case StreamKind::kArena:
+      return arena->used();
+    case StreamKind::kBlob:
+      return blob.size();
   }
   return 0;
 }
@@ -36,8 +42,8 @@ Status RegionSet::check_overlap(const std::string& name, uintptr_t lo, size_t le
     if (lo < rlo + rlen && rlo < lo + len) {
       std::ostringstream m;
       m << "'" << name << "' [0x" << std::hex << lo << ", 0x" << lo + len << ") overlaps "
-        << stream_kind_name(r->kind) << " '" << r->name << "' [0x" << rlo << ", 0x"
-        << rlo + rlen << ")";
+        << stream_kind_name(r->kind) << " '" << r->name << "' [0x" << rlo << ", 0x" << rlo + rlen
+        << ")";
       return Status(Code::kInvalidArgument, m.str());
     }
   }
@@ -51,10 +57,11 @@ Result<Region*> RegionSet::add_range(const std::string& name, void* addr, size_t
     return Status(Code::kInvalidArgument, "protect '" + name + "': empty range");
   auto key = std::make_pair(int(StreamKind::kRange), name);
   if (regions_.count(key))
-    return Status(Code::kAlreadyExists, "protect: a range named '" + name + "' is already "
-                                        "protected; unprotect it first");
-  CKPT_RETURN_IF_ERROR(check_overlap(name, reinterpret_cast<uintptr_t>(addr), len)
-                           .with_context("protect"));
+    return Status(Code::kAlreadyExists, "protect: a range named '" + name +
+                                            "' is already "
+                                            "protected; unprotect it first");
+  CKPT_RETURN_IF_ERROR(
+      check_overlap(name, reinterpret_cast<uintptr_t>(addr), len).with_context("protect"));
   auto r = std::make_unique<Region>(fanout_);
   r->name = name;
   r->kind = StreamKind::kRange;
@@ -69,8 +76,8 @@ Result<Region*> RegionSet::add_arena(const std::string& name, std::unique_ptr<Ar
   auto key = std::make_pair(int(StreamKind::kArena), name);
   if (regions_.count(key))
     return Status(Code::kAlreadyExists, "an arena named '" + name + "' already exists");
-  CKPT_RETURN_IF_ERROR(check_overlap(name, arena->base(), arena->reserved())
-                           .with_context("create_arena"));
+  CKPT_RETURN_IF_ERROR(
+      check_overlap(name, arena->base(), arena->reserved()).with_context("create_arena"));
   auto r = std::make_unique<Region>(fanout_);
   r->name = name;
   r->kind = StreamKind::kArena;
@@ -95,8 +102,8 @@ Region* RegionSet::blob(const std::string& name, bool create) {
 
 Status RegionSet::remove(const std::string& name, StreamKind kind) {
   if (regions_.erase(std::make_pair(int(kind), name)) == 0)
-    return Status(Code::kNotFound, std::string("no ") + stream_kind_name(kind) + " named '" +
-                                       name + "'");
+    return Status(Code::kNotFound,
+                  std::string("no ") + stream_kind_name(kind) + " named '" + name + "'");
   return {};
 }
 

@@ -1,15 +1,15 @@
 // What the application asked ckpt to capture: named ranges, arenas and blobs.
 #pragma once
 
+#include <ckpt/status.h>
+#include <ckpt/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <ckpt/status.h>
-#include <ckpt/types.h>
 
 #include "capture/arena_impl.h"
 #include "store/tree.h"
@@ -20,11 +20,11 @@ namespace ckpt {
 struct Region {
   std::string name;
   StreamKind kind = StreamKind::kRange;
-  uint8_t* addr = nullptr;            // ranges; arenas use arena->base()
-  size_t len = 0;                     // ranges
-  std::unique_ptr<ArenaImpl> arena;   // arenas
-  std::vector<uint8_t> blob;          // blobs
-  StreamTree tree;                    // chunk tree as of this writer's last checkpoint
+  uint8_t* addr = nullptr;           // ranges; arenas use arena->base()
+  size_t len = 0;                    // ranges
+  std::unique_ptr<ArenaImpl> arena;  // arenas
+  std::vector<uint8_t> blob;         // blobs
+  StreamTree tree;                   // chunk tree as of this writer's last checkpoint
   // Chunks a failed checkpoint had collected from the tracker: the next capture must
   // look at them again (the tracker has already forgotten them).
   std::vector<uint64_t> carry;

@@ -1,10 +1,10 @@
 // Opening a userfaultfd with a feature set: one place for the privilege fallback.
 #pragma once
 
+#include <ckpt/status.h>
+
 #include <cstdint>
 #include <string>
-
-#include <ckpt/status.h>
 
 #include "util/unique_fd.h"
 

@@ -15,8 +15,8 @@ namespace ckpt {
 namespace {
 constexpr char kMagic[8] = {'C', 'K', 'F', 'I', 'L', 'E', 'S', '1'};
 // Flags worth re-applying at open; creation flags never are.
-constexpr uint32_t kKeptFlags = O_ACCMODE | O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC | O_DIRECT |
-                                O_NOATIME | O_LARGEFILE;
+constexpr uint32_t kKeptFlags =
+    O_ACCMODE | O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC | O_DIRECT | O_NOATIME | O_LARGEFILE;
 }  // namespace
 
 Result<FileInfo> describe_fd(int fd, const std::string& name, FileMismatch on_mismatch) {
@@ -27,7 +27,8 @@ Result<FileInfo> describe_fd(int fd, const std::string& name, FileMismatch on_mi
   char link[64], buf[4096];
   std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
   ssize_t n = ::readlink(link, buf, sizeof buf - 1);
-  if (n < 0) return Status::from_errno(errno, "file '" + f.name + "' (fd " + std::to_string(fd) + ")");
+  if (n < 0)
+    return Status::from_errno(errno, "file '" + f.name + "' (fd " + std::to_string(fd) + ")");
   f.path.assign(buf, static_cast<size_t>(n));
   if (f.path.empty() || f.path[0] != '/' ||
       (f.path.size() > 10 && f.path.compare(f.path.size() - 10, 10, " (deleted)") == 0))
@@ -37,8 +38,8 @@ Result<FileInfo> describe_fd(int fd, const std::string& name, FileMismatch on_mi
   struct stat st;
   if (::fstat(fd, &st) != 0) return Status::from_errno(errno, "fstat " + f.path);
   if (!S_ISREG(st.st_mode))
-    return Status(Code::kFailedPrecondition, "file '" + f.name + "' (" + f.path +
-                                                 ") is not a regular file");
+    return Status(Code::kFailedPrecondition,
+                  "file '" + f.name + "' (" + f.path + ") is not a regular file");
   int flags = ::fcntl(fd, F_GETFL);
   off_t off = ::lseek(fd, 0, SEEK_CUR);
   if (flags < 0 || off < 0) return Status::from_errno(errno, "fcntl/lseek " + f.path);
@@ -66,7 +67,8 @@ std::vector<uint8_t> encode_files(const std::vector<FileInfo>& files) {
   return std::move(w.buffer());
 }
 
-Result<std::vector<FileInfo>> decode_files(std::span<const uint8_t> data, const std::string& where) {
+Result<std::vector<FileInfo>> decode_files(std::span<const uint8_t> data,
+                                           const std::string& where) {
   auto bad = [&](const std::string& why) {
     return Status(Code::kCorruption, "file list of " + where + ": " + why);
   };
@@ -116,18 +118,18 @@ std::string remap_path(const std::string& path, const Remaps& remaps) {
 Status check_files(const std::vector<FileInfo>& files, const Remaps& remaps) {
   for (const auto& f : files) {
     std::string path = remap_path(f.path, remaps);
-    std::string who = "file '" + f.name + "' (" + path +
-                      (path == f.path ? "" : ", recorded as " + f.path) + ")";
+    std::string who =
+        "file '" + f.name + "' (" + path + (path == f.path ? "" : ", recorded as " + f.path) + ")";
     struct stat st;
     if (::stat(path.c_str(), &st) != 0)
-      return Status::from_errno(errno, who).with_context(
-          "restore needs every registered file; restore it or pass a path remap");
+      return Status::from_errno(errno, who)
+          .with_context("restore needs every registered file; restore it or pass a path remap");
     uint64_t size = static_cast<uint64_t>(st.st_size);
     if (size == f.size || f.on_mismatch == FileMismatch::kIgnore) continue;
     if (f.on_mismatch == FileMismatch::kTruncate && size > f.size) continue;
     return Status(Code::kFailedPrecondition,
-                  who + " is " + std::to_string(size) + " bytes but was " +
-                      std::to_string(f.size) + " bytes at the checkpoint" +
+                  who + " is " + std::to_string(size) + " bytes but was " + std::to_string(f.size) +
+                      " bytes at the checkpoint" +
                       (f.on_mismatch == FileMismatch::kTruncate
                            ? " (shorter: data the checkpoint depends on is gone)"
                            : "; register it with FileMismatch::kTruncate or kIgnore to accept "
@@ -142,7 +144,8 @@ Status reopen_files(const std::vector<FileInfo>& files, const Remaps& remaps) {
     int fd = ::open(path.c_str(), static_cast<int>(f.flags) | O_CLOEXEC);
     if (fd < 0) return Status::from_errno(errno, "reopen file '" + f.name + "' " + path);
     UniqueFd guard(fd);
-    if (f.on_mismatch == FileMismatch::kTruncate && ::ftruncate(fd, static_cast<off_t>(f.size)) != 0)
+    if (f.on_mismatch == FileMismatch::kTruncate &&
+        ::ftruncate(fd, static_cast<off_t>(f.size)) != 0)
       return Status::from_errno(errno, "truncate " + path + " to " + std::to_string(f.size));
     if (::lseek(fd, static_cast<off_t>(f.offset), SEEK_SET) < 0)
       return Status::from_errno(errno, "seek " + path);

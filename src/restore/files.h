@@ -4,13 +4,13 @@
 // docs/format.md describes the blob's bytes.
 #pragma once
 
+#include <ckpt/status.h>
+#include <ckpt/types.h>
+
 #include <span>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <ckpt/status.h>
-#include <ckpt/types.h>
 
 namespace ckpt {
 

@@ -12,10 +12,11 @@ Status Restorer::plan(const Manifest& m, std::vector<Step>& steps) {
       case StreamKind::kRange: {
         Region* r = regions_.find(info.name, StreamKind::kRange);
         if (!r)
-          return Status(Code::kFailedPrecondition,
-                        who + " has a protected range '" + info.name + "' (" +
-                            std::to_string(info.length) + " bytes) but none is registered under "
-                            "that name; call protect(\"" + info.name + "\", ...) before restore");
+          return Status(Code::kFailedPrecondition, who + " has a protected range '" + info.name +
+                                                       "' (" + std::to_string(info.length) +
+                                                       " bytes) but none is registered under "
+                                                       "that name; call protect(\"" +
+                                                       info.name + "\", ...) before restore");
         if (r->len != info.length)
           return Status(Code::kFailedPrecondition,
                         who + ": range '" + info.name + "' is " + std::to_string(r->len) +
@@ -30,8 +31,8 @@ Status Restorer::plan(const Manifest& m, std::vector<Step>& steps) {
           if (r->arena->base() != info.address || r->arena->reserved() < info.length) {
             std::ostringstream msg;
             msg << who << ": arena '" << info.name << "' was at 0x" << std::hex << info.address
-                << " (" << std::dec << info.reserved << " bytes reserved) but is at 0x"
-                << std::hex << r->arena->base() << " (" << std::dec << r->arena->reserved()
+                << " (" << std::dec << info.reserved << " bytes reserved) but is at 0x" << std::hex
+                << r->arena->base() << " (" << std::dec << r->arena->reserved()
                 << " bytes) now; create it with the same base and size";
             return Status(Code::kFailedPrecondition, msg.str());
           }
@@ -40,7 +41,8 @@ Status Restorer::plan(const Manifest& m, std::vector<Step>& steps) {
           auto arena = ArenaImpl::create(info.name, info.address,
                                          info.reserved ? info.reserved : info.length);
           if (!arena.ok()) return arena.status().with_context(who);
-          CKPT_ASSIGN_OR_RETURN(Region * nr, regions_.add_arena(info.name, std::move(arena).value()));
+          CKPT_ASSIGN_OR_RETURN(Region * nr,
+                                regions_.add_arena(info.name, std::move(arena).value()));
           steps.push_back({&s, nr, true});
         }
         break;
@@ -87,8 +89,8 @@ Status Restorer::restore(const Manifest& m) {
         break;
       case StreamKind::kArena:
         step.region->arena->discard();
-        st = store_.read_stream_into(
-            m, s, reinterpret_cast<uint8_t*>(step.region->arena->base()), true, &trees[i]);
+        st = store_.read_stream_into(m, s, reinterpret_cast<uint8_t*>(step.region->arena->base()),
+                                     true, &trees[i]);
         break;
       case StreamKind::kBlob:
         blobs[i].resize(s.info.length);
@@ -104,7 +106,8 @@ Status Restorer::restore(const Manifest& m) {
     return st;
   }
   for (size_t i = 0; i < steps.size(); ++i) {
-    if (steps[i].stream->info.kind == StreamKind::kBlob) steps[i].region->blob = std::move(blobs[i]);
+    if (steps[i].stream->info.kind == StreamKind::kBlob)
+      steps[i].region->blob = std::move(blobs[i]);
     steps[i].region->tree.assign(std::move(trees[i]));
   }
   for (const auto& name : stale) (void)regions_.remove(name, StreamKind::kBlob);

@@ -5,10 +5,10 @@
 // created are unmapped again and the error names the stream, chunk and object.
 #pragma once
 
+#include <ckpt/status.h>
+
 #include <string>
 #include <vector>
-
-#include <ckpt/status.h>
 
 #include "capture/region.h"
 #include "store/manifest.h"

@@ -1,5 +1,4 @@
 #include <ckpt/policy.h>
-
 #include <time.h>
 
 #include <algorithm>
@@ -29,10 +28,14 @@ std::string seconds_text(double s) {
 
 const char* policy_mode_name(Policy::Mode mode) {
   switch (mode) {
-    case Policy::Mode::kEverySteps: return "every";
-    case Policy::Mode::kInterval: return "interval";
-    case Policy::Mode::kYoung: return "young";
-    case Policy::Mode::kDaly: return "daly";
+    case Policy::Mode::kEverySteps:
+      return "every";
+    case Policy::Mode::kInterval:
+      return "interval";
+    case Policy::Mode::kYoung:
+      return "young";
+    case Policy::Mode::kDaly:
+      return "daly";
   }
   return "?";
 }
@@ -103,12 +106,18 @@ Result<double> Policy::parse_duration(std::string_view text) {
   if (end == s.c_str() || errno != 0 || !std::isfinite(v)) return bad();
   std::string unit(end);
   double scale;
-  if (unit.empty() || unit == "s") scale = 1;
-  else if (unit == "ms") scale = 1e-3;
-  else if (unit == "m") scale = 60;
-  else if (unit == "h") scale = 3600;
-  else if (unit == "d") scale = 86400;
-  else return bad();
+  if (unit.empty() || unit == "s")
+    scale = 1;
+  else if (unit == "ms")
+    scale = 1e-3;
+  else if (unit == "m")
+    scale = 60;
+  else if (unit == "h")
+    scale = 3600;
+  else if (unit == "d")
+    scale = 86400;
+  else
+    return bad();
   return v * scale;
 }
 

@@ -1,5 +1,4 @@
 #include <ckpt/run.h>
-
 #include <ckpt/signals.h>
 
 #include <set>
@@ -47,8 +46,8 @@ Status restore_hooks(Checkpointer& cp, const std::vector<Hooks>& hooks, const st
   for (const Hooks& h : hooks) {
     auto bytes = cp.get_blob(hook_blob_name(h.name));
     if (!bytes.ok())
-      return Status(Code::kNotFound, "run: checkpoint " + id + " has no state for hook '" +
-                                         h.name + "' (blob " + hook_blob_name(h.name) + ")");
+      return Status(Code::kNotFound, "run: checkpoint " + id + " has no state for hook '" + h.name +
+                                         "' (blob " + hook_blob_name(h.name) + ")");
     CKPT_RETURN_IF_ERROR(
         h.restore(*bytes).with_context("run: restore hook '" + h.name + "' of checkpoint " + id));
   }

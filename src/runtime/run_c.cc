@@ -52,7 +52,8 @@ int ckpt_run_setup(const char* store, ckpt_run_fn setup, ckpt_run_fn init, ckpt_
   int found = ckpt_latest(h, id);
   if (found < 0) return fail(found, "latest");
   if (found == 1) {
-    if ((rc = ckpt_restore(h, id)) != CKPT_OK) return fail(rc, (std::string("restore ") + id).c_str());
+    if ((rc = ckpt_restore(h, id)) != CKPT_OK)
+      return fail(rc, (std::string("restore ") + id).c_str());
   } else if (init && (rc = init(h, arg)) != 0) {
     ckpt_close(h);
     return rc;

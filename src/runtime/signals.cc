@@ -1,5 +1,4 @@
 #include <ckpt/signals.h>
-
 #include <signal.h>
 
 #include <atomic>
@@ -20,13 +19,14 @@ std::atomic<int> g_exit{0};
 // Guards installation state (never touched by the handlers).
 std::mutex g_mu;
 bool g_installed = false;
-struct sigaction g_prev_usr1{}, g_prev_term{};
+struct sigaction g_prev_usr1 {
+}, g_prev_term{};
 
 void on_usr1(int) { g_checkpoint.store(1, std::memory_order_relaxed); }
 void on_term(int) { g_exit.store(1, std::memory_order_relaxed); }
 
 Status install_one(int signo, void (*handler)(int), struct sigaction* prev, const char* name) {
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = handler;
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);

@@ -16,8 +16,8 @@ namespace ckpt {
 namespace {
 
 // Process-wide: one pauser at a time owns the signal.
-std::atomic<uint32_t> g_gate{0};     // 1 while a capture is running
-std::atomic<uint32_t> g_parked{0};   // threads currently in the handler
+std::atomic<uint32_t> g_gate{0};    // 1 while a capture is running
+std::atomic<uint32_t> g_parked{0};  // threads currently in the handler
 std::atomic<int> g_owner_signal{0};
 
 long futex(std::atomic<uint32_t>* addr, int op, uint32_t val) {
@@ -43,7 +43,7 @@ Result<std::unique_ptr<ThreadPauser>> ThreadPauser::create(int signo) {
   int expected = 0;
   if (!g_owner_signal.compare_exchange_strong(expected, signo))
     return Status(Code::kBusy, "another Checkpointer in this process already pauses threads");
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_sigaction = on_pause;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&sa.sa_mask);

@@ -6,14 +6,13 @@
 // memory. A thread blocked in a system call is interrupted (SA_RESTART restarts most).
 #pragma once
 
+#include <ckpt/status.h>
 #include <sys/types.h>
 
 #include <atomic>
 #include <memory>
 #include <mutex>
 #include <vector>
-
-#include <ckpt/status.h>
 
 namespace ckpt {
 

@@ -46,17 +46,18 @@ class AutoStrategy final : public SnapshotStrategy {
     return snap;
   }
 
-
   void observe(const Snapshot& snap, uint64_t dirty_bytes, double stall_ms, bool over) override {
     constexpr double kWeight = 0.3;
     stall_ms = std::max(stall_ms, 0.01);
     if (snap.strategy == "stop-and-copy") {
       if (dirty_bytes > (1u << 20))
-        copy_bytes_per_ms_ = (1 - kWeight) * copy_bytes_per_ms_ + kWeight * (double(dirty_bytes) / stall_ms);
+        copy_bytes_per_ms_ =
+            (1 - kWeight) * copy_bytes_per_ms_ + kWeight * (double(dirty_bytes) / stall_ms);
       copy_penalty_ = over ? copy_penalty_ * 2 : std::max(1.0, copy_penalty_ * 0.8);
     } else if (snap.strategy == "fork") {
       if (resident_ > (16u << 20))
-        fork_ms_per_byte_ = (1 - kWeight) * fork_ms_per_byte_ + kWeight * (stall_ms / double(resident_));
+        fork_ms_per_byte_ =
+            (1 - kWeight) * fork_ms_per_byte_ + kWeight * (stall_ms / double(resident_));
       fork_penalty_ = over ? fork_penalty_ * 2 : std::max(1.0, fork_penalty_ * 0.8);
     }
   }
@@ -77,7 +78,7 @@ class AutoStrategy final : public SnapshotStrategy {
 }  // namespace
 
 Result<std::unique_ptr<SnapshotStrategy>> make_auto_strategy(ThreadPool& pool,
-                                                            DirtyTracker* tracker) {
+                                                             DirtyTracker* tracker) {
   if (tracker && std::string(tracker->name()) == "uffd-wp-sync") return make_cow_strategy(tracker);
   return std::unique_ptr<SnapshotStrategy>(new AutoStrategy(pool));
 }

@@ -3,10 +3,10 @@
 // (the writer flushes its pack before asking for the next batch).
 #pragma once
 
+#include <ckpt/status.h>
+
 #include <cstdint>
 #include <vector>
-
-#include <ckpt/status.h>
 
 namespace ckpt {
 

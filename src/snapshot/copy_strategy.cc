@@ -25,8 +25,8 @@ class StagingPool {
     void* p = ::mmap(nullptr, want, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (p == MAP_FAILED)
-      return Status::from_errno(errno, "stop-and-copy: staging pool of " +
-                                           std::to_string(want >> 20) + " MiB");
+      return Status::from_errno(
+          errno, "stop-and-copy: staging pool of " + std::to_string(want >> 20) + " MiB");
     if (base_) ::munmap(base_, size_);
     base_ = static_cast<uint8_t*>(p);
     size_ = want;
@@ -49,7 +49,7 @@ class CopyStrategy final : public SnapshotStrategy {
     size_t total = 0;
     for (const auto& it : items)
       if (it.region->kind != StreamKind::kBlob) total += it.dirty.size();
-    CKPT_ASSIGN_OR_RETURN(uint8_t* staging, staging_.reserve(std::max<size_t>(total, 1) * cs));
+    CKPT_ASSIGN_OR_RETURN(uint8_t * staging, staging_.reserve(std::max<size_t>(total, 1) * cs));
     // Flat copy list: (from, to, bytes) for every dirty chunk of every region.
     struct Copy {
       const uint8_t* from;
@@ -67,7 +67,8 @@ class CopyStrategy final : public SnapshotStrategy {
       const uint8_t* base = r.data();
       for (uint64_t c : items[i].dirty) {
         uint64_t off = c * cs;
-        copies.push_back({base + off, next, static_cast<size_t>(std::min<uint64_t>(cs, items[i].length - off))});
+        copies.push_back(
+            {base + off, next, static_cast<size_t>(std::min<uint64_t>(cs, items[i].length - off))});
         next += cs;
       }
     }

@@ -41,8 +41,10 @@ struct CowHold {
 
 Result<uint8_t*> map_pool(CowHold& hold, size_t bytes) {
   bytes = std::max<size_t>(bytes, kPage);
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return Status::from_errno(errno, "cow: pool of " + std::to_string(bytes) + " bytes");
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    return Status::from_errno(errno, "cow: pool of " + std::to_string(bytes) + " bytes");
   hold.maps.emplace_back(p, bytes);
   return static_cast<uint8_t*>(p);
 }
@@ -64,16 +66,17 @@ class CowStrategy final : public SnapshotStrategy {
       if (r.kind == StreamKind::kBlob) {
         stage_blob(r, i, cs, snap);
       } else if (cs == kPage && r.address() % kPage == 0) {
-        CKPT_ASSIGN_OR_RETURN(uint8_t* pool, map_pool(*hold, dirty.size() * kPage));
+        CKPT_ASSIGN_OR_RETURN(uint8_t * pool, map_pool(*hold, dirty.size() * kPage));
         CKPT_RETURN_IF_ERROR(tracker_.begin(r, dirty, pool));
         hold->snapshots.emplace_back(&r, dirty);
         snap.sources[i] = std::make_unique<CowSource>(tracker_, r);
       } else {
-        CKPT_ASSIGN_OR_RETURN(uint8_t* pool, map_pool(*hold, dirty.size() * size_t{cs}));
+        CKPT_ASSIGN_OR_RETURN(uint8_t * pool, map_pool(*hold, dirty.size() * size_t{cs}));
         const uint8_t* base = r.data();
         for (size_t k = 0; k < dirty.size(); ++k) {
           uint64_t off = dirty[k] * cs;
-          std::memcpy(pool + k * cs, base + off, std::min<uint64_t>(cs, snap.streams[i].info.length - off));
+          std::memcpy(pool + k * cs, base + off,
+                      std::min<uint64_t>(cs, snap.streams[i].info.length - off));
         }
         snap.sources[i] = std::make_unique<StagedSource>(pool, cs);
       }
@@ -95,7 +98,8 @@ Result<std::unique_ptr<SnapshotStrategy>> make_cow_strategy(DirtyTracker* tracke
     return Status(Code::kInvalidArgument,
                   std::string("the cow strategy needs the uffd-wp-sync dirty tracker (it saves a "
                               "page before the application's first write to it); the tracker "
-                              "in use is ") + (tracker ? tracker->name() : "none"));
+                              "in use is ") +
+                      (tracker ? tracker->name() : "none"));
   return std::unique_ptr<SnapshotStrategy>(new CowStrategy(*sync));
 }
 

@@ -62,9 +62,9 @@ class RemoteSource final : public ChunkSource {
       for (size_t j = i; j < i + cnt; ++j) want += local[j].iov_len;
       ssize_t got = ::process_vm_readv(child_->pid, &local[i], cnt, &remote[i], cnt, 0);
       if (got < 0 || static_cast<size_t>(got) != want)
-        return Status::from_errno(got < 0 ? errno : EIO,
-                                  "fork strategy: process_vm_readv from snapshot child " +
-                                      std::to_string(child_->pid));
+        return Status::from_errno(
+            got < 0 ? errno : EIO,
+            "fork strategy: process_vm_readv from snapshot child " + std::to_string(child_->pid));
     }
     return {};
   }
@@ -117,8 +117,8 @@ class ForkStrategy final : public SnapshotStrategy {
       if (r.kind == StreamKind::kBlob)
         stage_blob(r, i, cs, snap);
       else
-        snap.sources[i] = std::make_unique<RemoteSource>(child, r.data(), snap.streams[i].info.length,
-                                                         cs, &snap.dirty[i]);
+        snap.sources[i] = std::make_unique<RemoteSource>(
+            child, r.data(), snap.streams[i].info.length, cs, &snap.dirty[i]);
       snap.streams[i].source = snap.sources[i].get();
     }
     snap.hold = child;

@@ -28,8 +28,8 @@ const std::vector<std::string>& strategy_names() {
 }
 
 Result<std::unique_ptr<SnapshotStrategy>> make_snapshot_strategy(const std::string& name,
-                                                                ThreadPool& pool,
-                                                                DirtyTracker* tracker) {
+                                                                 ThreadPool& pool,
+                                                                 DirtyTracker* tracker) {
   if (name == "sync") return make_sync_strategy();
   if (name == "stop-and-copy") return make_copy_strategy(pool);
   if (name == "fork") return make_fork_strategy();

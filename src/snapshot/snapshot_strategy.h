@@ -14,12 +14,12 @@
 //                  (known before capture) and measured costs
 #pragma once
 
+#include <ckpt/status.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <ckpt/status.h>
 
 #include "capture/dirty_tracker.h"
 #include "capture/region.h"
@@ -67,8 +67,8 @@ class SnapshotStrategy {
 
 // "auto" | "sync" | "stop-and-copy" | "fork" | "cow" (cow needs the uffd-wp-sync tracker).
 Result<std::unique_ptr<SnapshotStrategy>> make_snapshot_strategy(const std::string& name,
-                                                                ThreadPool& pool,
-                                                                DirtyTracker* tracker);
+                                                                 ThreadPool& pool,
+                                                                 DirtyTracker* tracker);
 const std::vector<std::string>& strategy_names();
 
 // Shared by the strategies: fills the StreamSource fields that do not depend on where

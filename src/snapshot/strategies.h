@@ -12,7 +12,8 @@ std::unique_ptr<SnapshotStrategy> make_copy_strategy(ThreadPool& pool);
 std::unique_ptr<SnapshotStrategy> make_fork_strategy();
 // With the uffd-wp-sync tracker auto is cow (its pause never copies); otherwise it
 // chooses between stop-and-copy and fork per checkpoint.
-Result<std::unique_ptr<SnapshotStrategy>> make_auto_strategy(ThreadPool& pool, DirtyTracker* tracker);
+Result<std::unique_ptr<SnapshotStrategy>> make_auto_strategy(ThreadPool& pool,
+                                                             DirtyTracker* tracker);
 Result<std::unique_ptr<SnapshotStrategy>> make_cow_strategy(DirtyTracker* tracker);
 
 // Blob streams are always staged: their bytes are copied into the snapshot.

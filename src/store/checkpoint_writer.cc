@@ -11,7 +11,7 @@ namespace ckpt {
 namespace {
 constexpr size_t kBatch = 1024;  // chunks hashed/compressed per parallel step
 constexpr size_t kSample = 16;   // chunks test-compressed before compressing a batch
-}
+}  // namespace
 
 bool CheckpointWriter::sample_says_compress(const std::vector<std::vector<uint8_t>>& packed,
                                             const std::vector<uint8_t>& fresh, size_t n) const {
@@ -44,8 +44,7 @@ Status CheckpointWriter::roll_pack_if_full() {
   return {};
 }
 
-Status CheckpointWriter::store_object(uint8_t type, const Digest& id,
-                                      std::span<const uint8_t> raw,
+Status CheckpointWriter::store_object(uint8_t type, const Digest& id, std::span<const uint8_t> raw,
                                       const std::vector<uint8_t>* compressed, bool borrow) {
   if (!pack_) {
     pack_ = std::make_unique<PackWriter>(store_.layout());
@@ -188,7 +187,8 @@ Result<Manifest> CheckpointWriter::write(Manifest m, std::vector<StreamSource>& 
     pending_.clear();
     for (auto& s : streams) s.tree->rollback();
     return st.with_context("checkpoint seq " + std::to_string(m.seq) + " in store " +
-                           store_.layout().root + " was not committed (earlier checkpoints "
+                           store_.layout().root +
+                           " was not committed (earlier checkpoints "
                            "are intact)");
   }
   for (auto& s : streams) s.tree->clear_journal();

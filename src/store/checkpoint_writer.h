@@ -5,19 +5,19 @@
 // stream trees are rolled back, so the store and the writer's state stay as they were.
 #pragma once
 
+#include <ckpt/status.h>
+#include <ckpt/types.h>
+
 #include <cstdint>
 #include <span>
 #include <string>
 #include <unordered_set>
 #include <vector>
 
-#include <ckpt/status.h>
-#include <ckpt/types.h>
-
+#include "snapshot/chunk_source.h"
 #include "store/manifest.h"
 #include "store/pack_writer.h"
 #include "store/store_impl.h"
-#include "snapshot/chunk_source.h"
 #include "store/tree.h"
 #include "util/thread_pool.h"
 
@@ -26,9 +26,9 @@ namespace ckpt {
 // One stream as the capture hands it over. `source` yields the captured bytes of each
 // dirty chunk and stays valid until write() returns.
 struct StreamSource {
-  StreamInfo info;                         // name, kind, address, length, reserved
+  StreamInfo info;  // name, kind, address, length, reserved
   ChunkSource* source = nullptr;
-  StreamTree* tree = nullptr;              // the stream's tree as of the parent checkpoint
+  StreamTree* tree = nullptr;                    // the stream's tree as of the parent checkpoint
   const std::vector<uint64_t>* dirty = nullptr;  // ascending chunk indices; null: all
 };
 

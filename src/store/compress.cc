@@ -25,8 +25,7 @@ Status zstd_decompress(std::span<const uint8_t> in, uint8_t* out, size_t raw_len
                                                                         &ZSTD_freeDCtx);
   ZSTD_DCtx* dctx = ctx.get();
   size_t n = ZSTD_decompressDCtx(dctx, out, raw_len, in.data(), in.size());
-  if (ZSTD_isError(n))
-    return Status(Code::kCorruption, what + ": zstd: " + ZSTD_getErrorName(n));
+  if (ZSTD_isError(n)) return Status(Code::kCorruption, what + ": zstd: " + ZSTD_getErrorName(n));
   if (n != raw_len)
     return Status(Code::kCorruption, what + ": decompressed to " + std::to_string(n) +
                                          " bytes, expected " + std::to_string(raw_len));

@@ -1,11 +1,11 @@
 // Per-object zstd compression. A compressed form is kept only when it is smaller.
 #pragma once
 
+#include <ckpt/status.h>
+
 #include <cstdint>
 #include <span>
 #include <vector>
-
-#include <ckpt/status.h>
 
 namespace ckpt {
 

@@ -50,15 +50,14 @@ Status collect_live(StoreImpl& store, std::unordered_set<Digest, DigestHash>& li
   CKPT_ASSIGN_OR_RETURN(manifests, store.manifests(&damaged));
   if (!damaged.empty())
     return Status(Code::kFailedPrecondition,
-                  "gc will not delete data while a manifest is unreadable (" +
-                      damaged[0].message + "); restore the file or remove that checkpoint's "
-                                           "manifest by hand, then run gc again");
+                  "gc will not delete data while a manifest is unreadable (" + damaged[0].message +
+                      "); restore the file or remove that checkpoint's "
+                      "manifest by hand, then run gc again");
   for (const auto& m : manifests) {
     for (const auto& s : m.streams) {
       std::vector<std::vector<Digest>> levels;
-      CKPT_RETURN_IF_ERROR(
-          store.read_tree_of(s, levels, [&](const Digest& d) { live.insert(d); })
-              .with_context("gc: " + checkpoint_name(m)));
+      CKPT_RETURN_IF_ERROR(store.read_tree_of(s, levels, [&](const Digest& d) { live.insert(d); })
+                               .with_context("gc: " + checkpoint_name(m)));
       for (const auto& d : levels[0])
         if (!d.is_zero()) live.insert(d);
     }

@@ -17,9 +17,7 @@ struct StoreLayout {
   std::string tmp_dir() const { return root + "/tmp"; }
   std::string pack(const std::string& id) const { return packs_dir() + "/" + id + ".pack"; }
   std::string index(const std::string& id) const { return packs_dir() + "/" + id + ".idx"; }
-  std::string manifest(const std::string& id) const {
-    return manifests_dir() + "/" + id + ".mf";
-  }
+  std::string manifest(const std::string& id) const { return manifests_dir() + "/" + id + ".mf"; }
   std::string ref(const std::string& name) const { return refs_dir() + "/" + name; }
 };
 

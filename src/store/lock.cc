@@ -19,8 +19,7 @@ static std::string program_name() {
   return s;
 }
 
-Result<FileLock> FileLock::acquire(const std::string& path, Mode mode,
-                                   const std::string& purpose) {
+Result<FileLock> FileLock::acquire(const std::string& path, Mode mode, const std::string& purpose) {
   CKPT_ASSIGN_OR_RETURN(UniqueFd fd, open_file(path, O_RDWR | O_CREAT));
   int op = (mode == Mode::kShared ? LOCK_SH : LOCK_EX) | LOCK_NB;
   while (::flock(fd.get(), op) != 0) {

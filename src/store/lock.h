@@ -5,9 +5,9 @@
 //    packs, so gc never pulls a pack from under a reader.
 #pragma once
 
-#include <string>
-
 #include <ckpt/status.h>
+
+#include <string>
 
 #include "util/unique_fd.h"
 

@@ -2,14 +2,14 @@
 // root of its chunk tree. Its size grows with the number of streams, not their size.
 #pragma once
 
+#include <ckpt/status.h>
+#include <ckpt/types.h>
+
 #include <array>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <ckpt/status.h>
-#include <ckpt/types.h>
 
 #include "util/digest.h"
 
@@ -18,7 +18,7 @@ namespace ckpt {
 using CheckpointKey = std::array<uint8_t, 16>;
 
 struct ManifestStream {
-  StreamInfo info;   // info.root mirrors `root` in hex
+  StreamInfo info;  // info.root mirrors `root` in hex
   Digest root;
   uint32_t depth = 0;
 };

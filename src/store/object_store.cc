@@ -23,7 +23,8 @@ ObjectStore::ObjectStore(StoreLayout layout, uint32_t chunk_size)
     : layout_(std::move(layout)), chunk_size_(chunk_size) {}
 
 static bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 Status ObjectStore::load(std::vector<Problem>* notes) {
@@ -41,7 +42,9 @@ Status ObjectStore::load(std::vector<Problem>* notes) {
     auto fd = open_file(pack.path, O_RDONLY);
     if (!fd.ok()) {
       if (notes)
-        notes->push_back({"pack " + hex, pack.path, 0,
+        notes->push_back({"pack " + hex,
+                          pack.path,
+                          0,
                           "pack file is missing but its index exists: every object it held "
                           "is lost; restore the file from a replica or backup",
                           {}});
@@ -65,7 +68,9 @@ Status ObjectStore::load(std::vector<Problem>* notes) {
       if (!scanned.ok()) return scanned.status();
       entries = std::move(scanned).value();
       if (notes)
-        notes->push_back({"pack index " + hex, pack.index_path, 0,
+        notes->push_back({"pack index " + hex,
+                          pack.index_path,
+                          0,
                           decoded.status().message() + "; rebuilt in memory from the pack (" +
                               std::to_string(entries.size()) + " objects" +
                               (stopped.empty() ? "" : ", scan stopped: " + stopped) +
@@ -82,7 +87,8 @@ void ObjectStore::add_pack(PackFile pack, const std::vector<IndexEntry>& entries
   pack.objects = entries.size();
   for (const auto& e : entries) {
     // The first copy wins; gc may briefly leave two copies (old pack and repack).
-    index_.try_emplace(e.id, ObjectLocation{e.offset, pos, e.raw_len, e.stored_len, e.type, e.codec});
+    index_.try_emplace(e.id,
+                       ObjectLocation{e.offset, pos, e.raw_len, e.stored_len, e.type, e.codec});
   }
   packs_.push_back(std::move(pack));
 }
@@ -116,8 +122,8 @@ Status ObjectStore::read_located(const Digest& id, const ObjectLocation& loc, ui
     return Status(Code::kCorruption, where + ": record header does not match the pack index");
   uint64_t data_off = loc.offset + format::kRecordHeaderSize;
   if (hdr.codec == format::kCodecNone) {
-    CKPT_RETURN_IF_ERROR(pread_all(pack.fd.get(), dst, hdr.raw_len, data_off, pack.path)
-                             .with_context(where));
+    CKPT_RETURN_IF_ERROR(
+        pread_all(pack.fd.get(), dst, hdr.raw_len, data_off, pack.path).with_context(where));
   } else {
     scratch.resize(hdr.stored_len);
     CKPT_RETURN_IF_ERROR(
@@ -127,8 +133,9 @@ Status ObjectStore::read_located(const Digest& id, const ObjectLocation& loc, ui
   }
   if (!(sha256(dst, hdr.raw_len) == id))
     return Status(Code::kCorruption,
-                  where + ": SHA-256 mismatch, the stored data is damaged; run `ckpt verify` "
-                          "to list the checkpoints that depend on it");
+                  where +
+                      ": SHA-256 mismatch, the stored data is damaged; run `ckpt verify` "
+                      "to list the checkpoints that depend on it");
   return {};
 }
 
@@ -176,7 +183,8 @@ Result<std::vector<IndexEntry>> ObjectStore::scan_pack(const PackFile& pack,
     Status st = pread_all(pack.fd.get(), hb, sizeof hb, off, pack.path);
     if (st.ok()) st = decode_record_header(hb, limit, h, where);
     if (!st.ok() || off + format::kRecordHeaderSize + h.stored_len > pack.size) {
-      if (stopped_at) *stopped_at = st.ok() ? where + ": record runs past end of file" : st.message();
+      if (stopped_at)
+        *stopped_at = st.ok() ? where + ": record runs past end of file" : st.message();
       break;
     }
     entries.push_back({h.id, off, h.raw_len, h.stored_len, h.type, h.codec});

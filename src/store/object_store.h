@@ -3,15 +3,15 @@
 // and verified reads. Every read re-hashes what it returns; damaged data never leaves here.
 #pragma once
 
+#include <ckpt/status.h>
+#include <ckpt/store.h>
+
 #include <cstdint>
 #include <mutex>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
-
-#include <ckpt/status.h>
-#include <ckpt/store.h>
 
 #include "store/layout.h"
 #include "store/pack_format.h"

@@ -65,22 +65,20 @@ static bool valid_shape(uint8_t type, uint8_t codec, uint32_t raw, uint32_t stor
   return true;
 }
 
-Status decode_record_header(std::span<const uint8_t> data, uint32_t chunk_limit,
-                            RecordHeader& out, const std::string& where) {
+Status decode_record_header(std::span<const uint8_t> data, uint32_t chunk_limit, RecordHeader& out,
+                            const std::string& where) {
   ByteReader r(data);
   uint32_t magic = 0;
   uint16_t reserved = 0;
   if (!r.u32(magic) || !r.u8(out.type) || !r.u8(out.codec) || !r.u16(reserved) ||
       !r.u32(out.raw_len) || !r.u32(out.stored_len) || !r.digest(out.id))
     return Status(Code::kCorruption, where + ": record header truncated");
-  if (magic != format::kRecordMagic)
-    return Status(Code::kCorruption, where + ": bad record magic");
+  if (magic != format::kRecordMagic) return Status(Code::kCorruption, where + ": bad record magic");
   if (!valid_shape(out.type, out.codec, out.raw_len, out.stored_len, chunk_limit))
-    return Status(Code::kCorruption, where + ": invalid record header (type " +
-                                         std::to_string(out.type) + ", codec " +
-                                         std::to_string(out.codec) + ", lengths " +
-                                         std::to_string(out.raw_len) + "/" +
-                                         std::to_string(out.stored_len) + ")");
+    return Status(Code::kCorruption,
+                  where + ": invalid record header (type " + std::to_string(out.type) + ", codec " +
+                      std::to_string(out.codec) + ", lengths " + std::to_string(out.raw_len) + "/" +
+                      std::to_string(out.stored_len) + ")");
   return {};
 }
 

@@ -1,13 +1,13 @@
 // Byte layout of pack files (object records) and their index files.
 #pragma once
 
+#include <ckpt/status.h>
+
 #include <array>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <ckpt/status.h>
 
 #include "util/digest.h"
 
@@ -39,8 +39,8 @@ Status decode_pack_header(std::span<const uint8_t> data, const PackId& expect,
 
 void encode_record_header(const RecordHeader& h, uint8_t out[48]);
 // Validates magic, type, codec and lengths against `chunk_limit`.
-Status decode_record_header(std::span<const uint8_t> data, uint32_t chunk_limit,
-                            RecordHeader& out, const std::string& where);
+Status decode_record_header(std::span<const uint8_t> data, uint32_t chunk_limit, RecordHeader& out,
+                            const std::string& where);
 
 std::vector<uint8_t> encode_index(const PackId& pack, const std::vector<IndexEntry>& entries);
 Result<std::vector<IndexEntry>> decode_index(std::span<const uint8_t> data, const PackId& expect,

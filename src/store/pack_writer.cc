@@ -16,7 +16,7 @@ namespace {
 constexpr size_t kFlushBytes = 8u << 20;
 constexpr uint64_t kWritebackBytes = 32u << 20;
 constexpr size_t kMaxIov = 1024;  // IOV_MAX on Linux
-}
+}  // namespace
 
 PackWriter::PackWriter(const StoreLayout& layout) : layout_(layout) {}
 
@@ -94,7 +94,8 @@ Status PackWriter::commit(PackFile& out, std::vector<IndexEntry>& entries) {
     return Status::from_errno(errno, "rename " + tmp_path_ + " -> " + final_path);
   open_ = false;  // the temp file is gone; from here a failure leaves an unindexed pack for gc
   Status st = fsync_dir(layout_.packs_dir());
-  if (st.ok()) st = atomic_write_file(layout_.index(hex), encode_index(id_, entries_), layout_.tmp_dir());
+  if (st.ok())
+    st = atomic_write_file(layout_.index(hex), encode_index(id_, entries_), layout_.tmp_dir());
   if (!st.ok()) {
     ::unlink(final_path.c_str());  // best effort; gc removes an unindexed pack anyway
     return st;

@@ -3,6 +3,7 @@
 // the pack is invisible; a crash leaves only a temp file that gc removes.
 #pragma once
 
+#include <ckpt/status.h>
 #include <sys/uio.h>
 
 #include <cstdint>
@@ -10,8 +11,6 @@
 #include <span>
 #include <string>
 #include <vector>
-
-#include <ckpt/status.h>
 
 #include "store/layout.h"
 #include "store/object_store.h"
@@ -46,7 +45,6 @@ class PackWriter {
   void abort();
 
  private:
-
   const StoreLayout& layout_;
   PackId id_{};
   std::string tmp_path_;
@@ -55,9 +53,9 @@ class PackWriter {
   std::vector<struct iovec> iov_;
   std::deque<std::vector<uint8_t>> owned_;
   size_t queued_ = 0;
-  uint64_t offset_ = 0;         // bytes in the pack, queued ones included
-  uint64_t written_ = 0;        // bytes handed to the kernel
-  uint64_t writeback_from_ = 0; // start of the range not yet pushed to write-back
+  uint64_t offset_ = 0;          // bytes in the pack, queued ones included
+  uint64_t written_ = 0;         // bytes handed to the kernel
+  uint64_t writeback_from_ = 0;  // start of the range not yet pushed to write-back
   std::vector<IndexEntry> entries_;
   bool open_ = false;
 };

@@ -3,12 +3,12 @@
 // verify cross-checks and gc rewrites.
 #pragma once
 
+#include <ckpt/status.h>
+
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <ckpt/status.h>
 
 #include "store/manifest.h"
 

@@ -1,9 +1,9 @@
 #include "store/store_header.h"
 
+#include <ckpt/version.h>
+
 #include <cstring>
 #include <string>
-
-#include <ckpt/version.h>
 
 #include "store/format.h"
 #include "util/bytes.h"
@@ -39,9 +39,9 @@ Result<StoreHeader> decode_store_header(std::span<const uint8_t> data, const std
   uint32_t len = 0;
   r.u32(h.version);
   r.u32(len);
-  if (len < 48 || len > data.size()) return corrupt("truncated (" + std::to_string(data.size()) +
-                                                    " bytes, header says " +
-                                                    std::to_string(len) + ")");
+  if (len < 48 || len > data.size())
+    return corrupt("truncated (" + std::to_string(data.size()) + " bytes, header says " +
+                   std::to_string(len) + ")");
   Digest want;
   std::memcpy(want.bytes.data(), data.data() + len - 32, 32);
   if (!(sha256(data.data(), len - 32) == want)) return corrupt("SHA-256 mismatch");
@@ -58,9 +58,9 @@ Result<StoreHeader> decode_store_header(std::span<const uint8_t> data, const std
   r.u32(h.fanout);
   r.i64(h.created_unix_ns);
   if (h.incompat & ~format::kIncompatKnown)
-    return Status(Code::kUnsupported,
-                  "store " + path + " needs features this ckpt lacks (incompat flags 0x" +
-                      std::to_string(h.incompat) + "): upgrade ckpt");
+    return Status(Code::kUnsupported, "store " + path +
+                                          " needs features this ckpt lacks (incompat flags 0x" +
+                                          std::to_string(h.incompat) + "): upgrade ckpt");
   if (h.chunk_size < format::kMinChunkSize || h.chunk_size > format::kMaxChunkSize ||
       (h.chunk_size & (h.chunk_size - 1)) != 0)
     return corrupt("invalid chunk size " + std::to_string(h.chunk_size));

@@ -1,12 +1,12 @@
 // store.ckpt: identifies a directory as a ckpt store and fixes its parameters.
 #pragma once
 
+#include <ckpt/status.h>
+
 #include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
-
-#include <ckpt/status.h>
 
 namespace ckpt {
 

@@ -1,11 +1,10 @@
 #include "store/store_impl.h"
 
+#include <ckpt/version.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cstring>
-
-#include <ckpt/version.h>
 
 #include "store/format.h"
 #include "store/refs.h"
@@ -32,14 +31,16 @@ Status StoreImpl::create(const StoreLayout& layout, const StoreOptions& options)
   auto entries = list_dir(layout.root);
   if (!entries.ok()) return entries.status();
   for (const auto& e : *entries) {
-    if (e != "lock" && e != "readers.lock" && e != "packs" && e != "manifests" &&
-        e != "refs" && e != "tmp")
+    if (e != "lock" && e != "readers.lock" && e != "packs" && e != "manifests" && e != "refs" &&
+        e != "tmp")
       return Status(Code::kFailedPrecondition,
-                    layout.root + " is not a ckpt store (no store.ckpt) and not empty (it "
-                                  "holds '" + e + "'); choose an empty or new directory");
+                    layout.root +
+                        " is not a ckpt store (no store.ckpt) and not empty (it "
+                        "holds '" +
+                        e + "'); choose an empty or new directory");
   }
-  for (const auto& d : {layout.packs_dir(), layout.manifests_dir(), layout.refs_dir(),
-                        layout.tmp_dir()})
+  for (const auto& d :
+       {layout.packs_dir(), layout.manifests_dir(), layout.refs_dir(), layout.tmp_dir()})
     CKPT_RETURN_IF_ERROR(make_dir(d));
   StoreHeader h;
   h.version = kFormatVersion;
@@ -48,31 +49,32 @@ Status StoreImpl::create(const StoreLayout& layout, const StoreOptions& options)
   h.fanout = format::kDefaultFanout;
   h.created_unix_ns = now_unix_ns();
   // The header goes last: a directory without it is not yet a store.
-  CKPT_RETURN_IF_ERROR(atomic_write_file(layout.header(), encode_store_header(h), layout.tmp_dir()));
+  CKPT_RETURN_IF_ERROR(
+      atomic_write_file(layout.header(), encode_store_header(h), layout.tmp_dir()));
   return fsync_dir(dirname_of(layout.root));
 }
 
 Result<std::unique_ptr<StoreImpl>> StoreImpl::open(const std::string& path,
                                                    const StoreOptions& options) {
   if (path.empty())
-    return Status(Code::kInvalidArgument,
-                  "no store given: pass --store DIR or set CKPT_STORE");
+    return Status(Code::kInvalidArgument, "no store given: pass --store DIR or set CKPT_STORE");
   StoreLayout layout{path};
   while (layout.root.size() > 1 && layout.root.back() == '/') layout.root.pop_back();
   if (!path_exists(layout.header())) {
     if (!options.create_if_missing) {
       if (!path_exists(layout.root))
         return Status(Code::kNotFound, "store " + layout.root + " does not exist");
-      return Status(Code::kNotFound, layout.root + " is not a ckpt store (no store.ckpt); "
-                                                   "create one with `ckpt init " +
-                                                   layout.root + "`");
+      return Status(Code::kNotFound, layout.root +
+                                         " is not a ckpt store (no store.ckpt); "
+                                         "create one with `ckpt init " +
+                                         layout.root + "`");
     }
     CKPT_RETURN_IF_ERROR(create(layout, options).with_context("create store " + layout.root));
   }
   CKPT_ASSIGN_OR_RETURN(auto bytes, read_file(layout.header()));
   CKPT_ASSIGN_OR_RETURN(StoreHeader header, decode_store_header(bytes, layout.header()));
-  for (const auto& d : {layout.packs_dir(), layout.manifests_dir(), layout.refs_dir(),
-                        layout.tmp_dir()})
+  for (const auto& d :
+       {layout.packs_dir(), layout.manifests_dir(), layout.refs_dir(), layout.tmp_dir()})
     if (!path_exists(d))
       return Status(Code::kCorruption, "store " + layout.root + " is missing its directory " + d);
   return std::unique_ptr<StoreImpl>(new StoreImpl(std::move(layout), header, options));
@@ -130,8 +132,8 @@ Result<std::string> StoreImpl::resolve(std::string_view ref_in) {
     CKPT_ASSIGN_OR_RETURN(auto all, manifests(&damaged));
     if (all.empty()) {
       if (!damaged.empty())
-        return Status(Code::kCorruption, "no readable checkpoint in store " + layout_.root +
-                                             ": " + damaged[0].message);
+        return Status(Code::kCorruption, "no readable checkpoint in store " + layout_.root + ": " +
+                                             damaged[0].message);
       return Status(Code::kNotFound, "store " + layout_.root + " has no checkpoints yet");
     }
     return all.back().id_hex();
@@ -139,8 +141,9 @@ Result<std::string> StoreImpl::resolve(std::string_view ref_in) {
   std::string lower = ref;
   std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
   if (lower.size() < 4 || lower.size() > 32 || !is_hex(lower))
-    return Status(Code::kInvalidArgument, "'" + ref + "' is not a checkpoint id: use 'latest', "
-                                          "a full id or a prefix of at least 4 hex digits");
+    return Status(Code::kInvalidArgument, "'" + ref +
+                                              "' is not a checkpoint id: use 'latest', "
+                                              "a full id or a prefix of at least 4 hex digits");
   CKPT_ASSIGN_OR_RETURN(auto names, list_dir(layout_.manifests_dir()));
   std::vector<std::string> hits;
   for (const auto& n : names)
@@ -178,8 +181,8 @@ Result<FileLock> StoreImpl::lock_readers(FileLock::Mode mode, const std::string&
 }
 
 Status StoreImpl::commit_manifest(const Manifest& m) {
-  CKPT_RETURN_IF_ERROR(atomic_write_file(layout_.manifest(m.id_hex()), encode_manifest(m),
-                                         layout_.tmp_dir()));
+  CKPT_RETURN_IF_ERROR(
+      atomic_write_file(layout_.manifest(m.id_hex()), encode_manifest(m), layout_.tmp_dir()));
   Ref ref{m.id, m.seq};
   return atomic_write_file(layout_.ref("latest"), encode_ref(ref), layout_.tmp_dir())
       .with_context("checkpoint " + m.id_hex() + " is committed, but updating refs/latest failed");

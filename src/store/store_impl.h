@@ -3,13 +3,13 @@
 // are thin layers over it; verify/diff/prune/gc live in their own files.
 #pragma once
 
+#include <ckpt/store.h>
+
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <ckpt/store.h>
 
 #include "store/layout.h"
 #include "store/lock.h"
@@ -34,7 +34,10 @@ class StoreImpl {
   Result<ObjectStore*> objects();
   const std::vector<Problem>& notes() const { return notes_; }
   // Forgets the loaded index (after gc changed the packs).
-  void reload_objects() { objects_.reset(); notes_.clear(); }
+  void reload_objects() {
+    objects_.reset();
+    notes_.clear();
+  }
 
   // All readable manifests sorted by seq; unreadable ones are reported in `damaged`.
   Result<std::vector<Manifest>> manifests(std::vector<Problem>* damaged = nullptr);
@@ -55,8 +58,8 @@ class StoreImpl {
   // Reads stream `s` of `m` into dst (s.info.length bytes), verifying every object.
   // dst_zeroed: dst is known to be zero, so zero chunks need no write.
   // levels (optional) receives the tree for StreamTree::assign.
-  Status read_stream_into(const Manifest& m, const ManifestStream& s, uint8_t* dst,
-                          bool dst_zeroed, std::vector<std::vector<Digest>>* levels);
+  Status read_stream_into(const Manifest& m, const ManifestStream& s, uint8_t* dst, bool dst_zeroed,
+                          std::vector<std::vector<Digest>>* levels);
   // Reads only the tree (no chunk data), e.g. for diff and gc.
   Status read_tree_of(const ManifestStream& s, std::vector<std::vector<Digest>>& levels,
                       const std::function<void(const Digest&)>& on_node = nullptr);

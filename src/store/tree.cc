@@ -101,8 +101,8 @@ Status StreamTree::rebuild(const EmitFn& emit) {
       uint64_t begin = p * fanout_;
       uint64_t end = std::min<uint64_t>(begin + fanout_, below.size());
       std::span<const Digest> entries(below.data() + begin, end - begin);
-      bool all_zero = std::all_of(entries.begin(), entries.end(),
-                                  [](const Digest& d) { return d.is_zero(); });
+      bool all_zero =
+          std::all_of(entries.begin(), entries.end(), [](const Digest& d) { return d.is_zero(); });
       Digest d{};
       if (!all_zero) {
         std::vector<uint8_t> bytes = encode_node(static_cast<uint8_t>(k - 1), entries);

@@ -9,12 +9,12 @@
 // zero digest and is not stored, so sparse streams cost nothing.
 #pragma once
 
+#include <ckpt/status.h>
+
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <vector>
-
-#include <ckpt/status.h>
 
 #include "util/digest.h"
 
@@ -50,9 +50,15 @@ class StreamTree {
   Status rebuild(const EmitFn& emit);
 
   // Undo support: a copy is O(size), so writers record (index, old digest) instead.
-  struct Saved { uint64_t index; Digest old; };
+  struct Saved {
+    uint64_t index;
+    Digest old;
+  };
   const std::vector<Saved>& journal() const { return journal_; }
-  void clear_journal() { journal_.clear(); journal_base_chunks_ = chunks(); }
+  void clear_journal() {
+    journal_.clear();
+    journal_base_chunks_ = chunks();
+  }
   // Restores the chunk digests set since clear_journal() and rebuilds nodes.
   void rollback();
 

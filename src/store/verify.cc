@@ -56,8 +56,11 @@ struct Verifier {
     }
     std::string path = loc ? objects.packs()[loc->pack].path : store.layout().packs_dir();
     bad[d] = report.problems.size();
-    report.problems.push_back({std::string(object_type_name(type)) + " " + d.hex(), path,
-                               loc ? loc->offset : 0, st.message(), {}});
+    report.problems.push_back({std::string(object_type_name(type)) + " " + d.hex(),
+                               path,
+                               loc ? loc->offset : 0,
+                               st.message(),
+                               {}});
     return false;
   }
 
@@ -69,12 +72,16 @@ struct Verifier {
       std::string stopped;
       auto scanned = objects.scan_pack(pack, &stopped);
       if (!scanned.ok()) {
-        report.problems.push_back({"pack " + pack.hex, pack.path, 0, scanned.status().message(), {}});
+        report.problems.push_back(
+            {"pack " + pack.hex, pack.path, 0, scanned.status().message(), {}});
         continue;
       }
       if (!stopped.empty())
-        report.problems.push_back({"pack " + pack.hex, pack.path, 0,
-                                   stopped + "; objects past this point are unreadable", {}});
+        report.problems.push_back({"pack " + pack.hex,
+                                   pack.path,
+                                   0,
+                                   stopped + "; objects past this point are unreadable",
+                                   {}});
       for (const auto& e : *scanned) {
         if (good.count(e.id)) continue;
         Status st = objects.verify_entry(i, e, scratch);
@@ -87,7 +94,10 @@ struct Verifier {
         } else if (!bad.count(e.id)) {
           bad[e.id] = report.problems.size();
           report.problems.push_back({std::string(object_type_name(e.type)) + " " + e.id.hex(),
-                                     pack.path, e.offset, st.message(), {}});
+                                     pack.path,
+                                     e.offset,
+                                     st.message(),
+                                     {}});
         }
       }
     }
@@ -138,8 +148,11 @@ struct Verifier {
         intact = false;
         if (st.message() != "damaged tree node") {
           problems_hit.insert(report.problems.size());
-          report.problems.push_back({"manifest " + id, store.layout().manifest(id), 0,
-                                     "stream '" + s.info.name + "': " + st.message(), {}});
+          report.problems.push_back({"manifest " + id,
+                                     store.layout().manifest(id),
+                                     0,
+                                     "stream '" + s.info.name + "': " + st.message(),
+                                     {}});
         }
       }
     }
@@ -160,13 +173,15 @@ struct Verifier {
         std::string id = key_hex(ref->id);
         bool exists = path_exists(store.layout().manifest(id));
         if (!exists && !manifests.empty() && ref->seq >= manifests.back().seq)
-          st = Status(Code::kCorruption, "refs/latest names checkpoint " + id +
-                                             " (seq " + std::to_string(ref->seq) +
+          st = Status(Code::kCorruption, "refs/latest names checkpoint " + id + " (seq " +
+                                             std::to_string(ref->seq) +
                                              ") whose manifest is missing");
       }
     }
     if (!st.ok())
-      report.problems.push_back({"ref latest", path, 0,
+      report.problems.push_back({"ref latest",
+                                 path,
+                                 0,
                                  st.message() + "; `latest` is resolved from the manifests, so "
                                                 "checkpoints stay usable; the next commit or "
                                                 "`ckpt gc` rewrites the ref",
@@ -177,8 +192,7 @@ struct Verifier {
 }  // namespace
 
 Result<VerifyReport> verify_store(StoreImpl& store, const VerifyOptions& options) {
-  CKPT_ASSIGN_OR_RETURN(FileLock readers,
-                        store.lock_readers(FileLock::Mode::kShared, "verify"));
+  CKPT_ASSIGN_OR_RETURN(FileLock readers, store.lock_readers(FileLock::Mode::kShared, "verify"));
   CKPT_ASSIGN_OR_RETURN(ObjectStore * objects, store.objects());
   Verifier v{store, *objects, {}, {}, {}, 0, 0, options};
   for (const auto& note : store.notes()) v.report.problems.push_back(note);
@@ -198,8 +212,8 @@ Result<VerifyReport> verify_store(StoreImpl& store, const VerifyOptions& options
       CKPT_ASSIGN_OR_RETURN(std::string id, store.resolve(ref));
       auto m = store.manifest(id);
       if (!m.ok()) {
-        v.report.problems.push_back({"manifest " + id, store.layout().manifest(id), 0,
-                                     m.status().message(), {id}});
+        v.report.problems.push_back(
+            {"manifest " + id, store.layout().manifest(id), 0, m.status().message(), {id}});
         v.report.damaged_checkpoints.push_back(id);
         continue;
       }

@@ -2,12 +2,12 @@
 // is private: files 0600, directories 0700, whatever the umask.
 #pragma once
 
+#include <ckpt/status.h>
+
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <ckpt/status.h>
 
 #include "util/unique_fd.h"
 

@@ -1,12 +1,10 @@
-#include "capture/arena_impl.h"
-
+#include <ckpt/checkpointer.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
 #include <cstring>
 
-#include <ckpt/checkpointer.h>
-
+#include "capture/arena_impl.h"
 #include "test_util.h"
 
 namespace ckpt {

@@ -1,14 +1,12 @@
 // ckpt::check_kernel() (src/capture/kernel_probe.cc) and `ckpt check`.
+#include <ckpt/check.h>
 #include <gtest/gtest.h>
 #include <sys/utsname.h>
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-
-#include <ckpt/check.h>
 
 #include "capture/dirty_tracker.h"
 #include "snapshot/snapshot_strategy.h"
@@ -18,9 +16,9 @@ namespace ckpt {
 namespace {
 
 std::vector<std::string> expected_names() {
-  std::vector<std::string> names = {"kernel",        "userfaultfd",  "uffd features",
-                                    "uffd-wp sync",  "uffd-wp async", "PAGEMAP_SCAN",
-                                    "soft-dirty",    "THP",           "vm.max_map_count"};
+  std::vector<std::string> names = {"kernel",       "userfaultfd",   "uffd features",
+                                    "uffd-wp sync", "uffd-wp async", "PAGEMAP_SCAN",
+                                    "soft-dirty",   "THP",           "vm.max_map_count"};
   for (const auto& t : tracker_names()) names.push_back("tracker " + t);
   for (const auto& s : strategy_names())
     if (s != "auto") names.push_back("strategy " + s);
@@ -93,7 +91,8 @@ TEST(KernelProbeTest, AsyncWriteProtectAndPagemapScanWorkOnModernKernels) {
   EXPECT_TRUE(features.ok) << features.detail;
   EXPECT_NE(features.detail.find("WP_ASYNC"), std::string::npos) << features.detail;
   EXPECT_EQ(features.detail.rfind("0x", 0), 0u) << features.detail;
-  for (const char* name : {"uffd-wp sync", "uffd-wp async", "PAGEMAP_SCAN", "tracker uffd-wp-async"}) {
+  for (const char* name :
+       {"uffd-wp sync", "uffd-wp async", "PAGEMAP_SCAN", "tracker uffd-wp-async"}) {
     const auto& c = line(checks, name);
     EXPECT_TRUE(c.ok) << name << ": " << c.detail;
   }

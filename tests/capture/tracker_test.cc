@@ -1,12 +1,12 @@
 // Each dirty tracker reports exactly what was written, and only that (full-scan reports
 // "unknown"). Trackers this kernel lacks are skipped with the reason.
-#include "capture/dirty_tracker.h"
-
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
 #include <cstring>
 #include <thread>
+
+#include "capture/dirty_tracker.h"
 
 namespace ckpt {
 namespace {
@@ -17,8 +17,8 @@ class TrackerTest : public ::testing::TestWithParam<std::string> {
     auto t = make_one(GetParam());
     if (!t.ok()) GTEST_SKIP() << t.status().to_string();
     tracker_ = std::move(t).value();
-    mem_ = static_cast<uint8_t*>(::mmap(nullptr, kLen, PROT_READ | PROT_WRITE,
-                                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    mem_ = static_cast<uint8_t*>(
+        ::mmap(nullptr, kLen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     ASSERT_NE(mem_, MAP_FAILED);
     std::memset(mem_, 7, kLen);
     region_ = std::make_unique<Region>(64);
@@ -77,8 +77,8 @@ TEST_P(TrackerTest, WritesFromManyThreadsAreAllSeen) {
 TEST_P(TrackerTest, PassesItsSelfTest) { EXPECT_TRUE(self_test(*tracker_).ok()); }
 
 INSTANTIATE_TEST_SUITE_P(All, TrackerTest,
-                         ::testing::Values("uffd-wp-async", "uffd-wp-sync", "soft-dirty", "mprotect",
-                                           "full-scan"),
+                         ::testing::Values("uffd-wp-async", "uffd-wp-sync", "soft-dirty",
+                                           "mprotect", "full-scan"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (auto& c : n)

@@ -30,8 +30,7 @@ void check_round_trip(const Manifest& m) {
   std::vector<uint8_t> bytes = encode_manifest(m);
   Result<Manifest> again = decode_manifest(bytes, "re-encoded");
   if (!again.ok()) {
-    std::fprintf(stderr, "re-encoded manifest rejected: %s\n",
-                 again.status().to_string().c_str());
+    std::fprintf(stderr, "re-encoded manifest rejected: %s\n", again.status().to_string().c_str());
     std::abort();
   }
   const Manifest& n = *again;

@@ -18,8 +18,8 @@ constexpr uint32_t kChunkLimit = 1u << 20;
 void index(std::span<const uint8_t> data) {
   Result<std::vector<IndexEntry>> r = decode_index(data, kPack, kChunkLimit, "fuzz.idx");
   if (!r.ok()) return;
-  FUZZ_CHECK(data.size() == format::kIndexHeaderSize + 32 +
-                                r->size() * size_t{format::kIndexEntrySize});
+  FUZZ_CHECK(data.size() ==
+             format::kIndexHeaderSize + 32 + r->size() * size_t{format::kIndexEntrySize});
   for (const IndexEntry& e : *r) {
     FUZZ_CHECK(e.offset >= format::kPackHeaderSize);
     FUZZ_CHECK(e.raw_len > 0 && e.raw_len <= kChunkLimit && e.stored_len > 0);
@@ -45,8 +45,7 @@ void headers(std::span<const uint8_t> data) {
     uint8_t buf[48];
     encode_record_header(h, buf);
     RecordHeader h2;
-    FUZZ_CHECK(decode_record_header(std::span<const uint8_t>(buf, 48), kChunkLimit, h2, "re")
-                   .ok());
+    FUZZ_CHECK(decode_record_header(std::span<const uint8_t>(buf, 48), kChunkLimit, h2, "re").ok());
     FUZZ_CHECK(h2.type == h.type && h2.codec == h.codec && h2.raw_len == h.raw_len &&
                h2.stored_len == h.stored_len && h2.id == h.id);
   }

@@ -99,8 +99,8 @@ int main(int argc, char** argv) {
                        0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
   std::vector<IndexEntry> entries;
   entries.push_back({digest_of("a"), 32, 4096, 4096, format::kObjectChunk, format::kCodecNone});
-  entries.push_back({digest_of("b"), 32 + 48 + 4096, 4096, 900, format::kObjectChunk,
-                     format::kCodecZstd});
+  entries.push_back(
+      {digest_of("b"), 32 + 48 + 4096, 4096, 900, format::kObjectChunk, format::kCodecZstd});
   entries.push_back({digest_of("c"), 32 + 2 * 48 + 4096 + 900, 136, 136, format::kObjectNode,
                      format::kCodecNone});
   ok &= write(dir, "fuzz_pack_index", "seed-index", encode_index(pack, entries));

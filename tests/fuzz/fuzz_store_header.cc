@@ -32,8 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   one(in);
   // The checksum covers the first `len` bytes, len being the u32 at offset 12.
   if (in.size() >= 16) {
-    uint32_t len = uint32_t(in[12]) | uint32_t(in[13]) << 8 | uint32_t(in[14]) << 16 |
-                   uint32_t(in[15]) << 24;
+    uint32_t len =
+        uint32_t(in[12]) | uint32_t(in[13]) << 8 | uint32_t(in[14]) << 16 | uint32_t(in[15]) << 24;
     one(fuzz::with_trailer(in, len));
   }
   return 0;

@@ -97,8 +97,7 @@ void tree(std::span<const uint8_t> data) {
     // A zero node covers only zero entries.
     for (size_t p = 0; p < levels[k].size(); ++p) {
       if (!levels[k][p].is_zero()) continue;
-      for (size_t j = p * fanout; j < std::min<size_t>((p + 1) * fanout, levels[k - 1].size());
-           ++j)
+      for (size_t j = p * fanout; j < std::min<size_t>((p + 1) * fanout, levels[k - 1].size()); ++j)
         FUZZ_CHECK(levels[k - 1][j].is_zero());
     }
   }

@@ -1,13 +1,13 @@
 // Registered open files: recorded at checkpoint, re-opened at restore under the same
 // descriptor at the same offset, with remapping, size checks and the durability barrier.
+#include "restore/files.h"
+
 #include <ckpt/checkpointer.h>
 #include <ckpt/store.h>
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "restore/files.h"
 #include "test_util.h"
 
 namespace ckpt {

@@ -1,8 +1,7 @@
 // ckpt::Policy with a fake clock: Young/Daly intervals, re-evaluation as C changes,
 // every-N and fixed-interval modes, parsing.
-#include <gtest/gtest.h>
-
 #include <ckpt/policy.h>
+#include <gtest/gtest.h>
 
 #include <cmath>
 #include <memory>

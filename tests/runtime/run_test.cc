@@ -1,14 +1,13 @@
 // ckpt::run and ckpt::Loop: a fresh start runs init then worker; a restart restores and
 // runs the worker only; hooks round-trip; signals drive Loop; ckpt-heat survives SIGTERM.
-#include <gtest/gtest.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <ckpt/run.h>
 #include <ckpt/run_c.h>
 #include <ckpt/signals.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -163,7 +162,8 @@ TEST_F(RunTest, MissingHookStateIsAClearError) {
 
 TEST_F(RunTest, RejectsBadHooks) {
   RunOptions o = options();
-  Hooks h{.name = "x", .save = [] { return std::vector<uint8_t>{}; },
+  Hooks h{.name = "x",
+          .save = [] { return std::vector<uint8_t>{}; },
           .restore = [](std::span<const uint8_t>) { return Status(); }};
   o.hooks = {h, h};
   EXPECT_EQ(run(o, nullptr, [](Checkpointer&, Loop&) { return Status(); }).code(),
@@ -269,8 +269,8 @@ TEST_F(RunTest, CApiReportsOpenFailure) {
   test::write_all_file(file, {1, 2, 3});
   char err[256] = "";
   CRun r{.arena = arena_name()};
-  int rc = ckpt_run_setup((file + "/store").c_str(), nullptr, c_init, c_worker, &r, err,
-                          sizeof err);
+  int rc =
+      ckpt_run_setup((file + "/store").c_str(), nullptr, c_init, c_worker, &r, err, sizeof err);
   EXPECT_LT(rc, 0);
   EXPECT_NE(std::string(err), "");
   EXPECT_TRUE(r.calls.empty());
@@ -386,8 +386,8 @@ TEST(HeatSignalTest, SigtermLeavesACheckpointAndRestartFinishesWithTheSameChecks
 TEST(HeatSignalTest, Sigusr1TakesAnExtraCheckpoint) {
   test::TempDir dir;
   // --every larger than --steps: the only checkpoints are the ones SIGUSR1 asks for.
-  Child c = spawn({CKPT_HEAT, "--store", dir.path(), "--size", "256", "--steps", "1500",
-                   "--every", "100000"});
+  Child c = spawn(
+      {CKPT_HEAT, "--store", dir.path(), "--size", "256", "--steps", "1500", "--every", "100000"});
   ASSERT_GT(c.pid, 0);
   ASSERT_TRUE(wait_until_catches(c.pid, SIGUSR1));
   usleep(50 * 1000);

@@ -1,9 +1,8 @@
 // SIGUSR1 / SIGTERM handlers: flags set by real signals, consumed once, previous
 // dispositions restored.
+#include <ckpt/signals.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-
-#include <ckpt/signals.h>
 
 #include <atomic>
 
@@ -44,7 +43,8 @@ TEST_F(SignalsTest, SigtermRequestsExitAndStays) {
 
 TEST_F(SignalsTest, InstallIsIdempotentAndUninstallRestoresPrevious) {
   static std::atomic<int> previous_ran{0};
-  struct sigaction mine{}, old_usr1{}, old_term{};
+  struct sigaction mine {
+  }, old_usr1{}, old_term{};
   mine.sa_handler = [](int) { previous_ran.fetch_add(1); };
   sigemptyset(&mine.sa_mask);
   ASSERT_EQ(sigaction(SIGUSR1, &mine, &old_usr1), 0);

@@ -1,7 +1,7 @@
 // The ckpt CLI against real stores: exit codes, messages, JSON, maintenance.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "test_util.h"

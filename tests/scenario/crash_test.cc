@@ -2,7 +2,6 @@
 // store must verify and restore a committed, self-consistent state no older than the
 // last checkpoint the child reported as committed.
 #include <ckpt/store.h>
-
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>

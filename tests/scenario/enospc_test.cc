@@ -2,7 +2,6 @@
 // leaves no temp files, and the previous checkpoint stays intact and restorable.
 // Needs root to mount a small tmpfs; skipped otherwise.
 #include <ckpt/checkpointer.h>
-
 #include <gtest/gtest.h>
 #include <sys/mount.h>
 #include <unistd.h>
@@ -24,7 +23,9 @@ TEST(EnospcTest, FullDiskKeepsLastCheckpoint) {
   std::string store = dir.sub("s");
   std::vector<uint8_t> mem(4u << 20);
   test::fill_random(mem.data(), mem.size(), 1);
-  auto cp = Checkpointer::open({.store = store, .store_options = {.create_if_missing = true, .compress = false}}).value();
+  auto cp = Checkpointer::open(
+                {.store = store, .store_options = {.create_if_missing = true, .compress = false}})
+                .value();
   ASSERT_TRUE(cp->protect("m", mem.data(), mem.size()).ok());
   std::string first = test::durable(*cp).value();
   std::vector<uint8_t> committed = mem;

@@ -1,7 +1,7 @@
 // ckpt-heat killed with SIGKILL at random instants and restarted gives the checksum of an
 // uninterrupted run, with every tracker x strategy combination.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,8 +16,8 @@ namespace {
 
 std::vector<std::string> heat_args(const std::string& store, const std::string& tracker,
                                    const std::string& strategy) {
-  return {CKPT_HEAT, "--store", store, "--size", "256", "--steps", "160", "--every", "3",
-          "--tracker", tracker, "--strategy", strategy, "--quiet"};
+  return {CKPT_HEAT, "--store", store,       "--size", "256",        "--steps", "160",
+          "--every", "3",       "--tracker", tracker,  "--strategy", strategy,  "--quiet"};
 }
 
 std::string reference_checksum() {
@@ -55,8 +55,10 @@ TEST_P(HeatTest, SigkillAndRestartGiveTheUninterruptedChecksum) {
     kill(pid, SIGKILL);
     int status = 0;
     waitpid(pid, &status, 0);
-    if (WIFSIGNALED(status)) ++kills;
-    else ASSERT_EQ(WEXITSTATUS(status), 0) << "ckpt-heat failed";
+    if (WIFSIGNALED(status))
+      ++kills;
+    else
+      ASSERT_EQ(WEXITSTATUS(status), 0) << "ckpt-heat failed";
   }
   std::string out;
   ASSERT_EQ(test::run(heat_args(dir.path(), tracker, strategy), &out), 0);
@@ -64,24 +66,23 @@ TEST_P(HeatTest, SigkillAndRestartGiveTheUninterruptedChecksum) {
   EXPECT_EQ(out, want) << tracker << "/" << strategy << " after " << kills << " kills";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    All, HeatTest,
-    ::testing::Values(std::make_pair("uffd-wp-async", "auto"),
-                      std::make_pair("uffd-wp-async", "stop-and-copy"),
-                      std::make_pair("uffd-wp-async", "fork"),
-                      std::make_pair("uffd-wp-async", "sync"),
-                      std::make_pair("uffd-wp-sync", "cow"),
-                      std::make_pair("uffd-wp-sync", "stop-and-copy"),
-                      std::make_pair("mprotect", "stop-and-copy"),
-                      std::make_pair("mprotect", "fork"),
-                      std::make_pair("full-scan", "stop-and-copy"),
-                      std::make_pair("full-scan", "fork")),
-    [](const auto& info) {
-      std::string n = std::string(info.param.first) + "_" + info.param.second;
-      for (auto& ch : n)
-        if (ch == '-') ch = '_';
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(All, HeatTest,
+                         ::testing::Values(std::make_pair("uffd-wp-async", "auto"),
+                                           std::make_pair("uffd-wp-async", "stop-and-copy"),
+                                           std::make_pair("uffd-wp-async", "fork"),
+                                           std::make_pair("uffd-wp-async", "sync"),
+                                           std::make_pair("uffd-wp-sync", "cow"),
+                                           std::make_pair("uffd-wp-sync", "stop-and-copy"),
+                                           std::make_pair("mprotect", "stop-and-copy"),
+                                           std::make_pair("mprotect", "fork"),
+                                           std::make_pair("full-scan", "stop-and-copy"),
+                                           std::make_pair("full-scan", "fork")),
+                         [](const auto& info) {
+                           std::string n = std::string(info.param.first) + "_" + info.param.second;
+                           for (auto& ch : n)
+                             if (ch == '-') ch = '_';
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace ckpt

@@ -20,7 +20,8 @@ TEST(RoundTripTest, EveryCheckpointRestoresInAFreshProcess) {
   for (uint64_t seed : {1, 2, 3}) {
     test::TempDir dir;
     std::string out;
-    ASSERT_EQ(test::run({CKPT_TEST_HELPER, "state", dir.path(), std::to_string(seed), "6"}, &out), 0);
+    ASSERT_EQ(test::run({CKPT_TEST_HELPER, "state", dir.path(), std::to_string(seed), "6"}, &out),
+              0);
     auto rounds = parse_rounds(out);
     ASSERT_EQ(rounds.size(), 6u);
     for (const auto& [id, digest] : rounds) {

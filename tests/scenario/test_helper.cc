@@ -168,7 +168,8 @@ int cmd_check(const char* store) {
   auto blob = (*cp)->get_blob("n");
   std::vector<uint8_t> want(64);
   fill(want.data(), want.size(), n);
-  if (!blob.ok() || *blob != want) return die(ckpt::Status(ckpt::Code::kCorruption, "blob mismatch"));
+  if (!blob.ok() || *blob != want)
+    return die(ckpt::Status(ckpt::Code::kCorruption, "blob mismatch"));
   // Each page holds the pattern of the last round that wrote it.
   for (size_t page = 1; page < kLoopLen / 4096; ++page) {
     uint64_t last = 0;
@@ -180,9 +181,9 @@ int cmd_check(const char* store) {
     std::vector<uint8_t> expect(4096, 0);
     if (last) fill(expect.data(), 4096, last * 100000 + page);
     if (std::memcmp(mem.data() + page * 4096, expect.data(), 4096) != 0)
-      return die(ckpt::Status(ckpt::Code::kCorruption,
-                              "page " + std::to_string(page) + " inconsistent with counter " +
-                                  std::to_string(n)));
+      return die(ckpt::Status(
+          ckpt::Code::kCorruption,
+          "page " + std::to_string(page) + " inconsistent with counter " + std::to_string(n)));
   }
   std::printf("%llu\n", static_cast<unsigned long long>(n));
   return 0;
@@ -192,7 +193,8 @@ int cmd_check(const char* store) {
 
 int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
-  if (cmd == "state" && argc == 5) return cmd_state(argv[2], std::strtoull(argv[3], nullptr, 10), std::atoi(argv[4]));
+  if (cmd == "state" && argc == 5)
+    return cmd_state(argv[2], std::strtoull(argv[3], nullptr, 10), std::atoi(argv[4]));
   if (cmd == "restore" && argc == 4) return cmd_restore(argv[2], argv[3]);
   if (cmd == "loop" && argc == 3) return cmd_loop(argv[2]);
   if (cmd == "check" && argc == 3) return cmd_check(argv[2]);

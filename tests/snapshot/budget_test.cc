@@ -2,7 +2,6 @@
 // the API, the manifest and the log.
 #include <ckpt/checkpointer.h>
 #include <ckpt/store.h>
-
 #include <gtest/gtest.h>
 
 #include "test_util.h"

@@ -3,7 +3,6 @@
 // and that checkpoints not depending on the damage stay readable.
 #include <ckpt/checkpointer.h>
 #include <ckpt/store.h>
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -22,7 +21,9 @@ class CorruptionTest : public ::testing::Test {
   void SetUp() override {
     mem_.resize(64 * 4096);
     test::fill_random(mem_.data(), mem_.size(), 11);
-    auto cp = Checkpointer::open({.store = dir_.path(), .store_options = {.create_if_missing = true, .compress = false}}).value();
+    auto cp = Checkpointer::open({.store = dir_.path(),
+                                  .store_options = {.create_if_missing = true, .compress = false}})
+                  .value();
     ASSERT_TRUE(cp->protect("m", mem_.data(), mem_.size()).ok());
     a_ = test::durable(*cp).value();
     mem_a_ = mem_;

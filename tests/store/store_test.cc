@@ -2,7 +2,6 @@
 // prune/gc, locking, and refusing what is not (or not yet) a store.
 #include <ckpt/checkpointer.h>
 #include <ckpt/store.h>
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -124,8 +123,7 @@ TEST(StoreTest, SecondWriterIsRefusedWithHolder) {
   auto second = Checkpointer::open({.store = dir.path()});
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), Code::kBusy);
-  EXPECT_NE(second.status().message().find("pid "), std::string::npos)
-      << second.status().message();
+  EXPECT_NE(second.status().message().find("pid "), std::string::npos) << second.status().message();
   auto store = Store::open(dir.path());
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((*store)->gc().status().code(), Code::kBusy);
@@ -227,9 +225,9 @@ TEST(StoreTest, ResolveAbbreviationsAndErrors) {
   EXPECT_EQ(store->resolve(id.substr(0, 4)).value(), id);
   EXPECT_EQ(store->resolve("LATEST").status().code(), Code::kInvalidArgument);
   EXPECT_EQ(store->resolve("zzzz").status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(store->resolve("0000000").status().code() == Code::kNotFound ||
-                id.rfind("0000000", 0) == 0,
-            true);
+  EXPECT_EQ(
+      store->resolve("0000000").status().code() == Code::kNotFound || id.rfind("0000000", 0) == 0,
+      true);
 }
 
 TEST(StoreTest, DiffCountsChangedChunks) {

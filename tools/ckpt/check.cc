@@ -1,11 +1,11 @@
 // `ckpt check`: prints ckpt::check_kernel() (include/ckpt/check.h) as a table or JSON,
 // then which dirty tracker "auto" picks and which capture strategies are available.
 // Needs no store. Missing features are findings, not failures: exit 0.
+#include <ckpt/check.h>
+
 #include <iostream>
 #include <string>
 #include <vector>
-
-#include <ckpt/check.h>
 
 #include "commands.h"
 #include "output.h"
@@ -37,7 +37,8 @@ std::vector<std::string> available(const std::vector<FeatureCheck>& checks,
                                    std::string_view prefix) {
   std::vector<std::string> out;
   for (const auto& c : checks)
-    if (c.ok && c.name.compare(0, prefix.size(), prefix) == 0) out.push_back(c.name.substr(prefix.size()));
+    if (c.ok && c.name.compare(0, prefix.size(), prefix) == 0)
+      out.push_back(c.name.substr(prefix.size()));
   return out;
 }
 
@@ -70,8 +71,7 @@ int run_check(const CheckOptions& o) {
   std::cout << "\nauto tracker: " << tracker << " (first that works of uffd-wp-async, soft-dirty;"
             << " else full-scan)\n"
             << "trackers available: " << (trackers.empty() ? "none" : join(trackers, ", ")) << '\n'
-            << "strategies available: "
-            << (strategies.empty() ? "none" : join(strategies, ", "))
+            << "strategies available: " << (strategies.empty() ? "none" : join(strategies, ", "))
             << (strategies.empty() ? "" : " (auto picks among them per checkpoint)") << '\n';
   return kExitOk;
 }

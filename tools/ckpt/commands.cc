@@ -43,8 +43,8 @@ int run_init(const GlobalOptions& g, const InitOptions& o) {
   if (store.ok()) {
     const uint32_t have = (*store)->summary().chunk_size;
     if (o.chunk_size != 0 && o.chunk_size != have) {
-      print_error("init: " + path + " is already a store with chunk size " +
-                  std::to_string(have) + "; the chunk size of a store cannot be changed");
+      print_error("init: " + path + " is already a store with chunk size " + std::to_string(have) +
+                  "; the chunk size of a store cannot be changed");
       return kExitFailure;
     }
   } else if (store.status().code() == Code::kNotFound) {
@@ -90,8 +90,10 @@ int run_ls(const GlobalOptions& g, const LsOptions& o) {
     Json cps = Json::array();
     for (const auto& info : *list) cps.push_back(to_json(info));
     Json bad = Json::array();
-    for (const auto& p : damaged) bad.push_back(Json{{"object", p.object}, {"path", p.path}, {"message", p.message}});
-    print_json(Json{{"store", store->path()}, {"checkpoints", std::move(cps)}, {"damaged", std::move(bad)}});
+    for (const auto& p : damaged)
+      bad.push_back(Json{{"object", p.object}, {"path", p.path}, {"message", p.message}});
+    print_json(Json{
+        {"store", store->path()}, {"checkpoints", std::move(cps)}, {"damaged", std::move(bad)}});
     return kExitOk;
   }
   if (list->empty()) {
@@ -100,8 +102,7 @@ int run_ls(const GlobalOptions& g, const LsOptions& o) {
   }
   Table t({"ID", ">SEQ", "CREATED", "LABELS", ">STREAMS", ">SIZE", ">WRITTEN/DIRTY"});
   for (const auto& info : *list) {
-    t.add_row({short_id(info.id), std::to_string(info.seq),
-               format_local_time(info.created_unix_ns),
+    t.add_row({short_id(info.id), std::to_string(info.seq), format_local_time(info.created_unix_ns),
                info.labels.empty() ? "-" : join(info.labels, ","),
                std::to_string(info.streams.size()), human_bytes(info.stats.bytes_logical),
                std::to_string(info.stats.chunks_written) + "/" +
@@ -142,8 +143,7 @@ int run_show(const GlobalOptions& g, const ShowOptions& o) {
     for (const auto& s : info->streams)
       t.add_row({s.name, stream_kind_name(s.kind), s.address ? hex_address(s.address) : "-",
                  std::to_string(s.length), s.reserved ? std::to_string(s.reserved) : "-",
-                 std::to_string(s.chunks), std::to_string(s.zero_chunks),
-                 s.root.substr(0, 12)});
+                 std::to_string(s.chunks), std::to_string(s.zero_chunks), s.root.substr(0, 12)});
     t.print(std::cout, "  ");
   }
 

@@ -3,13 +3,13 @@
 // Every command prints its errors itself as "ckpt: <message>" on stderr.
 #pragma once
 
+#include <ckpt/store.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <ckpt/store.h>
 
 namespace ckpt::cli {
 

@@ -4,14 +4,13 @@
 //
 // Exit status: 0 success, 1 failure (including problems found by verify), 2 usage error.
 // Errors go to stderr as "ckpt: <message>"; --json output goes to stdout.
+#include <ckpt/version.h>
+
+#include <CLI/CLI.hpp>
 #include <charconv>
 #include <exception>
 #include <iostream>
 #include <string>
-
-#include <CLI/CLI.hpp>
-
-#include <ckpt/version.h>
 
 #include "commands.h"
 #include "output.h"
@@ -58,8 +57,7 @@ int run(int argc, char** argv) {
   app.fallthrough();  // --store is accepted after the command too
 
   GlobalOptions g;
-  app.add_option("--store", g.store, "Store directory (default: $CKPT_STORE)")
-      ->type_name("DIR");
+  app.add_option("--store", g.store, "Store directory (default: $CKPT_STORE)")->type_name("DIR");
 
   auto json_flag = [](CLI::App* cmd, bool& flag) {
     cmd->add_flag("--json", flag, "Print machine-readable JSON on stdout");
@@ -86,8 +84,8 @@ int run(int argc, char** argv) {
   json_flag(show, show_o.json);
 
   RestoreInfoOptions ri_o;
-  auto* ri = app.add_subcommand(
-      "restore-info", "What a restore of a checkpoint would do: regions, files, remaps");
+  auto* ri = app.add_subcommand("restore-info",
+                                "What a restore of a checkpoint would do: regions, files, remaps");
   ri->add_option("id", ri_o.ref, "Checkpoint id, unique prefix or 'latest'")->required();
   ri->add_option("--remap", ri_o.remap, "Path remap for files: /old/prefix=/new/prefix")
       ->type_name("OLD=NEW");
@@ -113,8 +111,9 @@ int run(int argc, char** argv) {
   prune->add_option("--keep-last", prune_o.keep_last, "Keep the N newest checkpoints")
       ->type_name("N")
       ->check(kAtLeastOne);
-  prune->add_option("--keep-within", prune_o.keep_within,
-                    "Keep checkpoints younger than DURATION (30s, 10m, 2h, 7d, 1w, 1d12h)")
+  prune
+      ->add_option("--keep-within", prune_o.keep_within,
+                   "Keep checkpoints younger than DURATION (30s, 10m, 2h, 7d, 1w, 1d12h)")
       ->type_name("DURATION");
   prune->add_flag("--dry-run", prune_o.dry_run, "Report what would be removed; change nothing");
   prune->add_flag("--gc", prune_o.gc, "Run gc afterwards to reclaim the space");
@@ -132,8 +131,9 @@ int run(int argc, char** argv) {
 
   CheckOptions check_o;
   auto* check = app.add_subcommand(
-      "check", "Report which kernel features, dirty trackers and capture strategies work here "
-               "(needs no store)");
+      "check",
+      "Report which kernel features, dirty trackers and capture strategies work here "
+      "(needs no store)");
   json_flag(check, check_o.json);
 
   try {

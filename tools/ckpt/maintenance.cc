@@ -23,12 +23,23 @@ std::optional<int64_t> parse_duration(std::string_view text) {
     int64_t unit = 1;
     if (!text.empty()) {
       switch (text.front()) {
-        case 's': unit = 1; break;
-        case 'm': unit = 60; break;
-        case 'h': unit = 3600; break;
-        case 'd': unit = 86400; break;
-        case 'w': unit = 7 * 86400; break;
-        default: return std::nullopt;
+        case 's':
+          unit = 1;
+          break;
+        case 'm':
+          unit = 60;
+          break;
+        case 'h':
+          unit = 3600;
+          break;
+        case 'd':
+          unit = 86400;
+          break;
+        case 'w':
+          unit = 7 * 86400;
+          break;
+        default:
+          return std::nullopt;
       }
       text.remove_prefix(1);
     } else if (!first) {
@@ -183,8 +194,8 @@ int run_prune(const GlobalOptions& g, const PruneCmdOptions& o) {
   }
   for (const auto& id : rep->removed)
     std::cout << (o.dry_run ? "would remove " : "removed ") << short_id(id) << '\n';
-  std::cout << (o.dry_run ? "dry run: would remove " : "removed ") << rep->removed.size()
-            << " of " << count(rep->removed.size() + rep->kept.size(), "checkpoint") << ", kept "
+  std::cout << (o.dry_run ? "dry run: would remove " : "removed ") << rep->removed.size() << " of "
+            << count(rep->removed.size() + rep->kept.size(), "checkpoint") << ", kept "
             << rep->kept.size() << '\n';
   if (gc) {
     print_gc_report(*gc, false);

@@ -2,17 +2,16 @@
 // JSON shapes printed by --json (documented in docs/cli.md).
 #pragma once
 
-#include <cstdint>
-#include <iosfwd>
-#include <string>
-#include <string_view>
-#include <vector>
-
-#include <nlohmann/json.hpp>
-
 #include <ckpt/status.h>
 #include <ckpt/store.h>
 #include <ckpt/types.h>
+
+#include <cstdint>
+#include <iosfwd>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
 
 namespace ckpt::cli {
 

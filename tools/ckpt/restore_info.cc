@@ -13,16 +13,21 @@ namespace ckpt::cli {
 namespace {
 
 std::string access_mode(uint32_t flags) {
-  std::string m = (flags & O_ACCMODE) == O_RDONLY ? "read" : (flags & O_ACCMODE) == O_WRONLY ? "write" : "read-write";
+  std::string m = (flags & O_ACCMODE) == O_RDONLY   ? "read"
+                  : (flags & O_ACCMODE) == O_WRONLY ? "write"
+                                                    : "read-write";
   if (flags & O_APPEND) m += ", append";
   return m;
 }
 
 const char* mismatch_name(FileMismatch m) {
   switch (m) {
-    case FileMismatch::kFail: return "fail";
-    case FileMismatch::kTruncate: return "truncate";
-    case FileMismatch::kIgnore: return "ignore";
+    case FileMismatch::kFail:
+      return "fail";
+    case FileMismatch::kTruncate:
+      return "truncate";
+    case FileMismatch::kIgnore:
+      return "ignore";
   }
   return "?";
 }
@@ -35,7 +40,8 @@ std::string file_status(const FileInfo& f, const std::string& path) {
   if (size == f.size) return "ok";
   std::string what = "now " + std::to_string(size) + " bytes";
   if (f.on_mismatch == FileMismatch::kIgnore) return what + ": reopened as it is";
-  if (f.on_mismatch == FileMismatch::kTruncate && size > f.size) return what + ": will be truncated";
+  if (f.on_mismatch == FileMismatch::kTruncate && size > f.size)
+    return what + ": will be truncated";
   return what + ": restore will fail";
 }
 
@@ -71,19 +77,28 @@ int run_restore_info(const GlobalOptions& g, const RestoreInfoOptions& o) {
         action = "blob of " + std::to_string(s.length) + " bytes";
         break;
     }
-    jstreams.push_back(Json{{"name", s.name}, {"kind", stream_kind_name(s.kind)}, {"action", action}});
+    jstreams.push_back(
+        Json{{"name", s.name}, {"kind", stream_kind_name(s.kind)}, {"action", action}});
   }
   for (const auto& f : *files) {
     auto path = remap_file_path(f.path, o.remap);
     if (!path.ok()) return fail(path.status());
-    jfiles.push_back(Json{{"name", f.name}, {"fd", f.fd}, {"path", f.path}, {"reopen_path", *path},
-                          {"access", access_mode(f.flags)}, {"offset", f.offset}, {"size", f.size},
+    jfiles.push_back(Json{{"name", f.name},
+                          {"fd", f.fd},
+                          {"path", f.path},
+                          {"reopen_path", *path},
+                          {"access", access_mode(f.flags)},
+                          {"offset", f.offset},
+                          {"size", f.size},
                           {"on_mismatch", mismatch_name(f.on_mismatch)},
                           {"status", file_status(f, *path)}});
   }
   if (o.json) {
-    print_json(Json{{"id", info->id}, {"seq", info->seq}, {"streams", jstreams},
-                    {"files", jfiles}, {"remap", o.remap}});
+    print_json(Json{{"id", info->id},
+                    {"seq", info->seq},
+                    {"streams", jstreams},
+                    {"files", jfiles},
+                    {"remap", o.remap}});
     return kExitOk;
   }
   std::cout << "restore of checkpoint " << info->id << " (seq " << info->seq << ") would:\n";
@@ -94,11 +109,12 @@ int run_restore_info(const GlobalOptions& g, const RestoreInfoOptions& o) {
   for (const auto& f : jfiles) {
     std::cout << "  file '" << f["name"].get<std::string>() << "' fd " << f["fd"].get<int>() << ": "
               << f["reopen_path"].get<std::string>();
-    if (f["reopen_path"] != f["path"]) std::cout << " (recorded as " << f["path"].get<std::string>() << ")";
-    std::cout << ", " << f["access"].get<std::string>() << ", offset " << f["offset"].get<uint64_t>()
-              << " of " << f["size"].get<uint64_t>() << " bytes, on size change: "
-              << f["on_mismatch"].get<std::string>() << " -- " << f["status"].get<std::string>()
-              << "\n";
+    if (f["reopen_path"] != f["path"])
+      std::cout << " (recorded as " << f["path"].get<std::string>() << ")";
+    std::cout << ", " << f["access"].get<std::string>() << ", offset "
+              << f["offset"].get<uint64_t>() << " of " << f["size"].get<uint64_t>()
+              << " bytes, on size change: " << f["on_mismatch"].get<std::string>() << " -- "
+              << f["status"].get<std::string>() << "\n";
   }
   return kExitOk;
 }
