@@ -34,6 +34,7 @@ class CheckpointerImpl {
   std::mutex pauser_mu;                  // guards creating `pauser`
   std::unique_ptr<ThreadPauser> pauser;  // created on first register_thread()
   std::string tracker_name, strategy_name;
+  std::string host, program;  // manifest attributes, read once at open
   std::vector<std::string> notes;
   uint64_t next_seq = 1;
   uint64_t overruns = 0;
@@ -214,6 +215,10 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
   // Clean temp files a crashed writer left behind; we hold the writer lock.
   if (auto names = list_dir(impl->st->layout().tmp_dir()); names.ok())
     for (const auto& n : *names) (void)remove_file(impl->st->layout().tmp_dir() + "/" + n);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  impl->host = host;
+  impl->program = self_program();
   impl->persister = std::make_unique<Persister>();
   return std::unique_ptr<Checkpointer>(new Checkpointer(std::move(impl)));
 }
@@ -324,9 +329,6 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   m.fanout = I.st->header().fanout;
   m.store_uuid = I.st->header().uuid;
   m.labels = options.labels;
-  char host[256] = {};
-  ::gethostname(host, sizeof host - 1);
-
   // --- the stall: registered threads are stopped from here to resume() ---
   if (I.pauser) CKPT_RETURN_IF_ERROR(I.pauser->pause());
   const uint64_t t0 = monotonic_ns();
@@ -347,9 +349,9 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
     return snap.status().with_context("checkpoint seq " + std::to_string(m.seq) + ": capture");
   }
   const std::string used = snap->strategy;
-  m.attrs = {{"host", host},
+  m.attrs = {{"host", I.host},
              {"pid", std::to_string(::getpid())},
-             {"program", self_program()},
+             {"program", I.program},
              {"ckpt_version", CKPT_VERSION_STRING},
              {"tracker", I.tracker_name},
              {"strategy", used}};

@@ -10,13 +10,13 @@
 #include <mutex>
 #include <vector>
 
-#include "capture/dirty_uffd.h"  // ChunkCollector
+#include "capture/pages.h"
 
 namespace ckpt {
 
 namespace {
 
-constexpr uintptr_t kPage = 4096;
+constexpr uintptr_t kPage = kPageSize;
 constexpr int kSlots = 64;
 
 // Read by the signal handler: only atomics and plain memory, no locks.
@@ -115,8 +115,7 @@ Status MprotectTracker::track(Region& region) {
   Slot* s = slot_of(nullptr);
   if (!s) return Status(Code::kUnsupported, "mprotect tracker: more than 64 regions");
   uintptr_t base = region.address();
-  size_t span = region.kind == StreamKind::kArena ? region.arena->reserved() : region.len;
-  uintptr_t lo = base & ~(kPage - 1), hi = (base + span + kPage - 1) & ~(kPage - 1);
+  uintptr_t lo = page_down(base), hi = page_up(base + region.span());
   size_t pages = (hi - lo) / kPage;
   s->bits = new std::atomic<uint8_t>[pages]();
   s->overflow = false;

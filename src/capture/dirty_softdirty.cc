@@ -7,13 +7,13 @@
 #include <cstring>
 #include <vector>
 
-#include "capture/dirty_uffd.h"  // ChunkCollector
+#include "capture/pages.h"
 #include "util/fs.h"
 
 namespace ckpt {
 
 namespace {
-constexpr uintptr_t kPage = 4096;
+constexpr uintptr_t kPage = kPageSize;
 constexpr uint64_t kSoftDirtyBit = 1ull << 55;
 }  // namespace
 
@@ -54,7 +54,7 @@ Result<std::optional<std::vector<uint64_t>>> SoftDirtyTracker::collect(Region& r
   if (!regions_.count(&region)) return std::optional<std::vector<uint64_t>>{};
   uintptr_t base = region.address();
   uint64_t len = region.length();
-  uintptr_t lo = base & ~(kPage - 1), hi = (base + len + kPage - 1) & ~(kPage - 1);
+  uintptr_t lo = page_down(base), hi = page_up(base + len);
   std::vector<uint64_t> entries((hi - lo) / kPage);
   CKPT_RETURN_IF_ERROR(pread_all(pagemap_.get(), entries.data(), entries.size() * 8,
                                  (lo / kPage) * 8, "/proc/self/pagemap"));

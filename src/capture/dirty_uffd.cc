@@ -13,23 +13,7 @@
 
 namespace ckpt {
 
-namespace {
-
-constexpr uintptr_t kPage = 4096;
-
-uintptr_t page_down(uintptr_t a) { return a & ~(kPage - 1); }
-uintptr_t page_up(uintptr_t a) { return (a + kPage - 1) & ~(kPage - 1); }
-
-}  // namespace
-
-void ChunkCollector::add(uintptr_t start, uintptr_t end) {
-  // Clip to the stream, then map bytes to the chunks they touch.
-  uintptr_t lo = std::max(start, base_), hi = std::min<uintptr_t>(end, base_ + len_);
-  if (lo >= hi) return;
-  uint64_t first = (lo - base_) / cs_, last = (hi - 1 - base_) / cs_;
-  for (uint64_t c = first; c <= last; ++c)
-    if (out_.empty() || out_.back() < c) out_.push_back(c);
-}
+namespace {}  // namespace
 
 Result<std::unique_ptr<DirtyTracker>> UffdAsyncTracker::create() {
   CKPT_ASSIGN_OR_RETURN(
@@ -61,8 +45,7 @@ Status UffdAsyncTracker::track(Region& region) {
   if (region.kind == StreamKind::kBlob) return {};
   untrack(region);
   uintptr_t base = region.address();
-  size_t span = region.kind == StreamKind::kArena ? region.arena->reserved() : region.len;
-  Registered reg{page_down(base), page_up(base + span)};
+  Registered reg{page_down(base), page_up(base + region.span())};
   uffdio_register r{};
   r.range.start = reg.lo;
   r.range.len = reg.hi - reg.lo;

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "capture/dirty_tracker.h"
+#include "capture/pages.h"
 #include "util/unique_fd.h"
 
 namespace ckpt {
@@ -38,22 +39,6 @@ class UffdAsyncTracker final : public DirtyTracker {
   UniqueFd uffd_;
   UniqueFd pagemap_;
   std::map<Region*, Registered> regions_;
-};
-
-// Turns written byte ranges into the sorted, unique chunk indices of a stream that
-// starts at `base` and is `len` bytes long.
-class ChunkCollector {
- public:
-  ChunkCollector(uintptr_t base, uint64_t len, uint32_t chunk_size)
-      : base_(base), len_(len), cs_(chunk_size) {}
-  void add(uintptr_t start, uintptr_t end);
-  std::vector<uint64_t> take() { return std::move(out_); }
-
- private:
-  uintptr_t base_;
-  uint64_t len_;
-  uint32_t cs_;
-  std::vector<uint64_t> out_;
 };
 
 }  // namespace ckpt

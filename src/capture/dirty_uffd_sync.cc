@@ -10,17 +10,15 @@
 #include <cerrno>
 #include <cstring>
 
-#include "capture/dirty_uffd.h"  // ChunkCollector
 #include "capture/kernel_uapi.h"
 #include "capture/pagemap_scan.h"
+#include "capture/pages.h"
 #include "capture/uffd_open.h"
 
 namespace ckpt {
 
 namespace {
-constexpr uintptr_t kPage = 4096;
-uintptr_t page_down(uintptr_t a) { return a & ~(kPage - 1); }
-uintptr_t page_up(uintptr_t a) { return (a + kPage - 1) & ~(kPage - 1); }
+constexpr uintptr_t kPage = kPageSize;
 }  // namespace
 
 Result<std::unique_ptr<DirtyTracker>> UffdSyncTracker::create() {
@@ -136,10 +134,9 @@ Status UffdSyncTracker::track(Region& region) {
   if (region.kind == StreamKind::kBlob) return {};
   untrack(region);
   uintptr_t base = region.address();
-  size_t span = region.kind == StreamKind::kArena ? region.arena->reserved() : region.len;
   auto t = std::make_unique<Tracked>();
   t->lo = page_down(base);
-  t->hi = page_up(base + span);
+  t->hi = page_up(base + region.span());
   uffdio_register r{};
   r.range.start = t->lo;
   r.range.len = t->hi - t->lo;

@@ -28,6 +28,12 @@ size_t Region::length() const {
   return 0;
 }
 
+size_t Region::span() const {
+  if (kind == StreamKind::kRange) return len;
+  if (kind == StreamKind::kArena) return arena->reserved();
+  return 0;
+}
+
 uintptr_t Region::address() const {
   if (kind == StreamKind::kRange) return reinterpret_cast<uintptr_t>(addr);
   if (kind == StreamKind::kArena) return arena->base();
@@ -38,7 +44,7 @@ Status RegionSet::check_overlap(const std::string& name, uintptr_t lo, size_t le
   for (const auto& [key, r] : regions_) {
     if (r->kind == StreamKind::kBlob) continue;
     uintptr_t rlo = r->address();
-    size_t rlen = r->kind == StreamKind::kArena ? r->arena->reserved() : r->len;
+    size_t rlen = r->span();
     if (lo < rlo + rlen && rlo < lo + len) {
       std::ostringstream m;
       m << "'" << name << "' [0x" << std::hex << lo << ", 0x" << lo + len << ") overlaps "

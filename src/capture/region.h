@@ -33,6 +33,8 @@ struct Region {
   const uint8_t* data() const;
   size_t length() const;
   uintptr_t address() const;
+  // Address range the region owns: a range's length, an arena's whole reservation.
+  size_t span() const;
 };
 
 class RegionSet {
