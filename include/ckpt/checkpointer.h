@@ -49,11 +49,39 @@ struct Options {
   std::function<void(std::string_view)> log;
 };
 
+enum class RestoreMode {
+  // Lazy for every stream that can be (see kLazy) and is at least 1 MiB, eager for the
+  // rest; eager everywhere when the dirty tracker is not uffd-wp-async.
+  kAuto,
+  kEager,  // read every page before restore() returns
+  // restore() returns once memory is emptied and registered; pages arrive on first touch
+  // (userfaultfd missing mode) and from a background stream. Applies to arenas and to
+  // page-aligned ranges of private anonymous memory; blobs and other ranges are eager.
+  // kUnsupported when the dirty tracker is not uffd-wp-async.
+  kLazy,
+};
+
 struct RestoreOptions {
   // Path remapping for registered files, "/old/prefix=/new/prefix" (longest prefix wins),
   // e.g. for a restore on another machine.
   std::vector<std::string> remap;
   bool reopen_files = true;  // false: restore memory only
+  RestoreMode mode = RestoreMode::kAuto;
+  // Lazy: chunks installed after each faulting chunk (read-ahead).
+  uint32_t readahead_chunks = 16;
+  // Lazy: bytes the background stream installs before it stops; the rest then arrives
+  // on first touch only (or when wait_restored() or the next checkpoint completes it).
+  uint64_t background_limit = UINT64_MAX;
+};
+
+// A lazy restore's progress (the latest one; all zero if none happened).
+struct RestoreProgress {
+  bool active = false;            // pages are still missing
+  uint64_t total_bytes = 0;       // bytes of the lazily restored streams
+  uint64_t resident_bytes = 0;    // of which restored (zero chunks count when reached)
+  uint64_t faults = 0;            // first touches answered
+  uint64_t background_bytes = 0;  // restored by the background stream
+  double resident_ms = 0;         // from restore() to the last page (0 while active)
 };
 
 struct CheckpointOptions {
@@ -120,6 +148,11 @@ class Checkpointer {
   // on any error nothing is returned as restored and the message names what failed.
   Result<CheckpointInfo> restore(std::string_view ref = "latest");
   Result<CheckpointInfo> restore(std::string_view ref, const RestoreOptions& options);
+  // Lazy restore: blocks until every page is back (ignoring background_limit). The next
+  // checkpoint(), restore(), unprotect() and the destructor do this first. A page that
+  // cannot be read stops the process (exit status 70) with a message naming it.
+  Status wait_restored();
+  RestoreProgress restore_progress() const;
 
   // Statistics of the last checkpoint this Checkpointer made durable (call wait()
   // first for the one just taken).

@@ -11,6 +11,7 @@
 #include "capture/dirty_tracker.h"
 #include "capture/region.h"
 #include "restore/files.h"
+#include "restore/lazy_restorer.h"
 #include "restore/restorer.h"
 #include "runtime/persister.h"
 #include "runtime/thread_pauser.h"
@@ -29,6 +30,8 @@ class CheckpointerImpl {
   StoreImpl* st = nullptr;
   std::unique_ptr<RegionSet> regions;
   std::unique_ptr<DirtyTracker> tracker;
+  // After the tracker: destroyed before it, completing a lazy restore on its userfaultfd.
+  std::unique_ptr<LazyRestorer> lazy;
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<SnapshotStrategy> strategy;
   std::mutex pauser_mu;                  // guards creating `pauser`
@@ -212,6 +215,7 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
   CKPT_ASSIGN_OR_RETURN(uint64_t seq, impl->st->max_seq());
   impl->next_seq = seq + 1;
   impl->regions = std::make_unique<RegionSet>(impl->st->header().fanout);
+  impl->lazy = std::make_unique<LazyRestorer>(*impl->st);
   // Clean temp files a crashed writer left behind; we hold the writer lock.
   if (auto names = list_dir(impl->st->layout().tmp_dir()); names.ok())
     for (const auto& n : *names) (void)remove_file(impl->st->layout().tmp_dir() + "/" + n);
@@ -233,6 +237,7 @@ Status Checkpointer::protect(std::string_view name, void* addr, size_t len) {
 
 Status Checkpointer::unprotect(std::string_view name) {
   impl_->persister->wait_idle();
+  CKPT_RETURN_IF_ERROR(impl_->lazy->finish());
   Region* r = impl_->regions->find(std::string(name), StreamKind::kRange);
   if (!r) return Status(Code::kNotFound, "unprotect: no range named '" + std::string(name) + "'");
   impl_->tracker->untrack(*r);
@@ -319,6 +324,8 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   CheckpointerImpl& I = *impl_;
   const uint64_t tq = monotonic_ns();
   I.persister->wait_idle();  // at most one checkpoint in flight
+  // A lazy restore still filling memory completes first: the capture must not race it.
+  if (Status st = I.lazy->finish(); !st.ok()) return st.with_context("checkpoint");
   const double queue_ms = double(monotonic_ns() - tq) / 1e6;
 
   Manifest m;
@@ -425,6 +432,7 @@ Result<CheckpointInfo> Checkpointer::restore(std::string_view ref) {
 Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const RestoreOptions& options) {
   CheckpointerImpl& I = *impl_;
   I.persister->wait_idle();
+  CKPT_RETURN_IF_ERROR(I.lazy->finish().with_context("restore"));
   CKPT_ASSIGN_OR_RETURN(Remaps remaps, parse_remaps(options.remap));
   CKPT_ASSIGN_OR_RETURN(FileLock readers, I.st->lock_readers(FileLock::Mode::kShared, "restore"));
   CKPT_ASSIGN_OR_RETURN(std::string id, I.st->resolve(ref));
@@ -439,15 +447,17 @@ Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const Restore
     CKPT_ASSIGN_OR_RETURN(files, decode_files(bytes, checkpoint_name(m)));
     CKPT_RETURN_IF_ERROR(check_files(files, remaps).with_context("restore " + checkpoint_name(m)));
   }
-  Restorer restorer(*I.st, *I.regions);
-  CKPT_RETURN_IF_ERROR(restorer.restore(m).with_context("restore"));
+  Restorer restorer(*I.st, *I.regions, *I.tracker, *I.lazy);
+  auto lazy = restorer.restore(m, options, readers);
+  if (!lazy.ok()) return lazy.status().with_context("restore");
   CKPT_RETURN_IF_ERROR(reopen_files(files, remaps).with_context("restore " + checkpoint_name(m)));
   I.files.clear();
   for (const auto& f : files) I.files[f.fd] = {f.name, f.on_mismatch};
-  // Restoring wrote every page: start tracking afresh from the restored state.
+  // Restoring wrote every page: start tracking afresh from the restored state (lazily
+  // restored regions are tracked already).
   for (const auto& [key, r] : I.regions->all()) {
     r->carry.clear();
-    if (r->kind != StreamKind::kBlob) {
+    if (r->kind != StreamKind::kBlob && !lazy->count(r.get())) {
       if (Status st = I.tracker->track(*r); !st.ok())
         I.log("'" + r->name + "' is checkpointed by hashing every chunk: " + st.message());
     }
@@ -456,6 +466,9 @@ Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const Restore
   I.parent = m.id;
   return m.info();
 }
+
+Status Checkpointer::wait_restored() { return impl_->lazy->finish(); }
+RestoreProgress Checkpointer::restore_progress() const { return impl_->lazy->progress(); }
 
 CheckpointStats Checkpointer::last_stats() const {
   std::lock_guard<std::mutex> lk(impl_->mu);

@@ -80,6 +80,11 @@ Status self_test(DirtyTracker& tracker) {
   return st;
 }
 
+Result<int> DirtyTracker::track_missing(Region&, uint64_t) {
+  return Status(Code::kUnsupported,
+                std::string("lazy restore needs the uffd-wp-async tracker, not ") + name());
+}
+
 Result<std::unique_ptr<DirtyTracker>> make_one(const std::string& name) {
   if (name == "full-scan") return std::unique_ptr<DirtyTracker>(new FullScanTracker);
   Result<std::unique_ptr<DirtyTracker>> t = Status(Code::kInvalidArgument, "");

@@ -27,6 +27,14 @@ class DirtyTracker {
   // order; nullopt when the tracker cannot tell (every chunk must be examined).
   virtual Result<std::optional<std::vector<uint64_t>>> collect(Region& region,
                                                                uint32_t chunk_size) = 0;
+
+  // Lazy restore: drops the pages of [base, base + page_up(missing_len)) and registers
+  // them for missing-page faults on the tracker's own userfaultfd as well as for
+  // tracking (one range cannot be registered on two userfaultfds), then protects them.
+  // Returns that userfaultfd: the lazy restorer installs pages with UFFDIO_COPY_MODE_WP,
+  // so they read as clean until written. kUnsupported unless the tracker is built on
+  // async userfaultfd write-protect.
+  virtual Result<int> track_missing(Region& region, uint64_t missing_len);
 };
 
 // "auto" | "uffd-wp-async" | "soft-dirty" | "mprotect" | "full-scan". Every tracker but

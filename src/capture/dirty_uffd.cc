@@ -1,6 +1,7 @@
 #include "capture/dirty_uffd.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,8 +13,6 @@
 #include "capture/uffd_open.h"
 
 namespace ckpt {
-
-namespace {}  // namespace
 
 Result<std::unique_ptr<DirtyTracker>> UffdAsyncTracker::create() {
   CKPT_ASSIGN_OR_RETURN(
@@ -58,6 +57,44 @@ Status UffdAsyncTracker::track(Region& region) {
   uintptr_t end = page_up(base + region.length());
   return scan(reg.lo, std::max(end, reg.lo), [](uintptr_t, uintptr_t) {})
       .with_context("uffd-wp-async: protect '" + region.name + "'");
+}
+
+Result<int> UffdAsyncTracker::track_missing(Region& region, uint64_t missing_len) {
+  untrack(region);
+  uintptr_t base = region.address();
+  if (base != page_down(base))
+    return Status(Code::kInvalidArgument, "'" + region.name + "' does not start on a page");
+  Registered reg{base, page_up(base + region.span())};
+  uintptr_t mid = std::min(page_up(base + missing_len), reg.hi);
+  uffdio_register r{};
+  r.range.start = base;
+  r.range.len = mid - base;
+  r.mode = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP;
+  if (r.range.len && ::ioctl(uffd_.get(), UFFDIO_REGISTER, &r) != 0)
+    return Status::from_errno(
+        errno, "uffd-wp-async: register '" + region.name + "' for missing-page faults");
+  // The part past what the checkpoint holds (an arena's unused reservation) is only
+  // tracked: its first touch stays an ordinary zero-fill fault.
+  r.range.start = mid;
+  r.range.len = reg.hi - mid;
+  r.mode = UFFDIO_REGISTER_MODE_WP;
+  if (r.range.len && ::ioctl(uffd_.get(), UFFDIO_REGISTER, &r) != 0) {
+    Status st = Status::from_errno(errno, "uffd-wp-async: register '" + region.name + "'");
+    uffdio_range undo{base, mid - base};
+    ::ioctl(uffd_.get(), UFFDIO_UNREGISTER, &undo);
+    return st;
+  }
+  regions_[&region] = reg;
+  // Drop the old contents after registering (the whole span, as an eager restore does):
+  // every later touch of [base, mid) becomes a missing-page fault. Protecting the empty range then
+  // leaves a uffd-wp marker in each PTE (UFFD_FEATURE_WP_UNPOPULATED): pages not restored yet read
+  // as clean, not written.
+  ::madvise(reinterpret_cast<void*>(base), reg.hi - base, MADV_DONTNEED);
+  if (Status st = scan(base, mid, [](uintptr_t, uintptr_t) {}); !st.ok()) {
+    untrack(region);
+    return st.with_context("uffd-wp-async: protect '" + region.name + "'");
+  }
+  return uffd_.get();
 }
 
 void UffdAsyncTracker::untrack(Region& region) {

@@ -1,16 +1,23 @@
-// Full (eager) restore of a checkpoint into the regions of a running process.
-// Two phases: plan() checks every stream against what is registered (names, lengths,
-// arena addresses) and reserves missing arenas, touching no application memory;
-// apply() then reads and verifies every chunk into place. If apply() fails, arenas it
-// created are unmapped again and the error names the stream, chunk and object.
+// Restore of a checkpoint into the regions of a running process. Three phases:
+//   plan()  checks every stream against what is registered (names, lengths, arena
+//           addresses) and reserves missing arenas, touching no application memory;
+//   eager   reads and verifies every chunk of the eager streams into place;
+//   lazy    empties the lazy streams' memory, registers it for missing-page faults and
+//           hands it to the LazyRestorer, which fills it while the application runs.
+// If a phase fails, arenas this restore created are unmapped again and the error names
+// the stream, chunk and object. Which streams are lazy: RestoreOptions::mode.
 #pragma once
 
+#include <ckpt/checkpointer.h>
 #include <ckpt/status.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
+#include "capture/dirty_tracker.h"
 #include "capture/region.h"
+#include "restore/lazy_restorer.h"
 #include "store/manifest.h"
 #include "store/store_impl.h"
 
@@ -18,21 +25,34 @@ namespace ckpt {
 
 class Restorer {
  public:
-  Restorer(StoreImpl& store, RegionSet& regions) : store_(store), regions_(regions) {}
+  Restorer(StoreImpl& store, RegionSet& regions, DirtyTracker& tracker, LazyRestorer& lazy)
+      : store_(store), regions_(regions), tracker_(tracker), lazy_(lazy) {}
 
-  Status restore(const Manifest& m);
+  // Returns the regions restored lazily (already tracked); the caller starts tracking
+  // the others. `readers` moves to the lazy restorer when any stream is lazy.
+  Result<std::set<Region*>> restore(const Manifest& m, const RestoreOptions& options,
+                                    FileLock& readers);
 
  private:
   struct Step {
     const ManifestStream* stream;
     Region* region;
     bool created;  // arena reserved by this restore
+    bool lazy;
   };
   Status plan(const Manifest& m, std::vector<Step>& steps);
+  bool wants_lazy(const Step& step, RestoreMode mode) const;
+  Status read_eager(const Manifest& m, std::vector<Step>& steps, std::vector<size_t> which,
+                    std::vector<std::vector<uint8_t>>& blobs);
+  Status start_lazy(const Manifest& m, std::vector<Step>& steps, const RestoreOptions& options,
+                    FileLock& readers);
   void undo(std::vector<Step>& steps);
 
   StoreImpl& store_;
   RegionSet& regions_;
+  DirtyTracker& tracker_;
+  LazyRestorer& lazy_;
+  std::vector<std::vector<std::vector<Digest>>> trees_;  // per step, eager ones
 };
 
 }  // namespace ckpt

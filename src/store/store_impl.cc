@@ -190,16 +190,20 @@ Status StoreImpl::commit_manifest(const Manifest& m) {
 
 Status StoreImpl::read_tree_of(const ManifestStream& s, std::vector<std::vector<Digest>>& levels,
                                const std::function<void(const Digest&)>& on_node) {
-  CKPT_ASSIGN_OR_RETURN(ObjectStore * os, objects());
-  std::vector<uint8_t> buf;
   TreeReadFns fns;
   fns.node = [&](const Digest& d, uint8_t& level, std::vector<Digest>& entries) -> Status {
     if (on_node) on_node(d);
-    CKPT_RETURN_IF_ERROR(os->read(d, format::kObjectNode, buf));
-    return decode_node(buf, header_.fanout, level, entries, os->describe(d));
+    return read_node(d, level, entries);
   };
   return read_tree(s.root, s.depth, s.info.chunks, header_.fanout, fns, &levels)
       .with_context("stream '" + s.info.name + "'");
+}
+
+Status StoreImpl::read_node(const Digest& d, uint8_t& level, std::vector<Digest>& entries) {
+  CKPT_ASSIGN_OR_RETURN(ObjectStore * os, objects());
+  thread_local std::vector<uint8_t> buf;
+  CKPT_RETURN_IF_ERROR(os->read(d, format::kObjectNode, buf));
+  return decode_node(buf, header_.fanout, level, entries, os->describe(d));
 }
 
 Status StoreImpl::read_stream_into(const Manifest& m, const ManifestStream& s, uint8_t* dst,
@@ -207,11 +211,9 @@ Status StoreImpl::read_stream_into(const Manifest& m, const ManifestStream& s, u
   CKPT_ASSIGN_OR_RETURN(ObjectStore * os, objects());
   const uint64_t cs = header_.chunk_size;
   const uint64_t len = s.info.length;
-  std::vector<uint8_t> buf;
   TreeReadFns fns;
   fns.node = [&](const Digest& d, uint8_t& level, std::vector<Digest>& entries) -> Status {
-    CKPT_RETURN_IF_ERROR(os->read(d, format::kObjectNode, buf));
-    return decode_node(buf, header_.fanout, level, entries, os->describe(d));
+    return read_node(d, level, entries);
   };
   fns.chunk = [&](uint64_t i, const Digest& d) -> Status {
     uint64_t off = i * cs;

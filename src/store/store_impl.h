@@ -60,6 +60,8 @@ class StoreImpl {
   // levels (optional) receives the tree for StreamTree::assign.
   Status read_stream_into(const Manifest& m, const ManifestStream& s, uint8_t* dst, bool dst_zeroed,
                           std::vector<std::vector<Digest>>* levels);
+  // Reads and decodes one tree node (verified like every object).
+  Status read_node(const Digest& d, uint8_t& level, std::vector<Digest>& entries);
   // Reads only the tree (no chunk data), e.g. for diff and gc.
   Status read_tree_of(const ManifestStream& s, std::vector<std::vector<Digest>>& levels,
                       const std::function<void(const Digest&)>& on_node = nullptr);
