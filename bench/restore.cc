@@ -1,6 +1,7 @@
 // Scenario `restore`: a checkpoint of 256 MiB / 1 GiB / 4 GiB of random data restored
 // eagerly and lazily, next to a plain sequential read() of the store's pack files (the
-// same bytes from the same disk, page cache warm for every method).
+// same bytes from the same disk, page cache warm for every method). Every method fills
+// fresh, untouched memory, as a restarted process would.
 //   resume_ms       open + restore() until the application may run (its worker's first
 //                   instruction); for eager that is also when everything is resident
 //   resident_ms     until every page is resident (lazy: the background stream's finish)
@@ -23,8 +24,9 @@ namespace {
 
 // Reads every pack file sequentially into `into` (wrapping around), like a restore
 // that needs no hashing and no placement: the disk's and page cache's bound.
-double read_packs(const std::string& store, Buffer& into) {
+double read_packs(const std::string& store, size_t bytes) {
   const double t0 = now_s();
+  Buffer into(bytes);
   size_t pos = 0;
   for (const auto& e : fs::directory_iterator(store + "/packs")) {
     int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
@@ -46,10 +48,10 @@ struct Restored {
   double resume_s, resident_s;
 };
 
-Restored restore_once(const std::string& store, Buffer& buf, ckpt::RestoreMode mode,
+Restored restore_once(const std::string& store, size_t bytes, ckpt::RestoreMode mode,
                       uint64_t background_limit) {
-  std::memset(buf.p, 0xEE, buf.n);  // what was there before the restart
   const double t0 = now_s();
+  Buffer buf(bytes);
   auto cp = take(ckpt::Checkpointer::open(ckpt_options(store)), "open checkpointer");
   check(cp->protect("data", buf.p, buf.n), "protect");
   take(cp->restore("latest", {.mode = mode, .background_limit = background_limit}), "restore");
@@ -61,9 +63,9 @@ Restored restore_once(const std::string& store, Buffer& buf, ckpt::RestoreMode m
   return r;
 }
 
-std::vector<double> first_touches(const std::string& store, Buffer& buf, ckpt::RestoreMode mode,
+std::vector<double> first_touches(const std::string& store, size_t bytes, ckpt::RestoreMode mode,
                                   size_t touches) {
-  std::memset(buf.p, 0xEE, buf.n);
+  Buffer buf(bytes);
   auto cp = take(ckpt::Checkpointer::open(ckpt_options(store)), "open checkpointer");
   check(cp->protect("data", buf.p, buf.n), "protect");
   take(cp->restore("latest", {.mode = mode, .background_limit = 0}), "restore");
@@ -91,8 +93,8 @@ void restore(const Config& c, Report& report) {
     const size_t bytes = mib * kMiB;
     TempDir tmp(c.dir);
     const std::string store = tmp.path + "/store";
-    Buffer buf(bytes);
     {
+      Buffer buf(bytes);
       Rng rng(mib);
       buf.fill(rng);
       auto cp = take(ckpt::Checkpointer::open(ckpt_options(store)), "open checkpointer");
@@ -102,17 +104,17 @@ void restore(const Config& c, Report& report) {
     }
     std::vector<double> t_read, eager_resume, eager_res, lazy_resume, lazy_res;
     for (int r = 0; r < runs; ++r) {
-      t_read.push_back(read_packs(store, buf));
-      Restored e = restore_once(store, buf, ckpt::RestoreMode::kEager, 0);
+      t_read.push_back(read_packs(store, bytes));
+      Restored e = restore_once(store, bytes, ckpt::RestoreMode::kEager, 0);
       eager_resume.push_back(e.resume_s);
       eager_res.push_back(e.resident_s);
-      Restored l = restore_once(store, buf, ckpt::RestoreMode::kLazy, UINT64_MAX);
+      Restored l = restore_once(store, bytes, ckpt::RestoreMode::kLazy, UINT64_MAX);
       lazy_resume.push_back(l.resume_s);
       lazy_res.push_back(l.resident_s);
     }
     const size_t touches = c.quick ? 200 : 1000;
-    auto lazy_touch = first_touches(store, buf, ckpt::RestoreMode::kLazy, touches);
-    auto eager_touch = first_touches(store, buf, ckpt::RestoreMode::kEager, touches);
+    auto lazy_touch = first_touches(store, bytes, ckpt::RestoreMode::kLazy, touches);
+    auto eager_touch = first_touches(store, bytes, ckpt::RestoreMode::kEager, touches);
     const Json params = {{"size_mib", mib}};
     report.throughput("read", params, "restore_mbps", double(bytes), t_read);
     report.throughput("ckpt-eager", params, "restore_mbps", double(bytes), eager_res);

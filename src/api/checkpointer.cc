@@ -447,7 +447,7 @@ Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const Restore
     CKPT_ASSIGN_OR_RETURN(files, decode_files(bytes, checkpoint_name(m)));
     CKPT_RETURN_IF_ERROR(check_files(files, remaps).with_context("restore " + checkpoint_name(m)));
   }
-  Restorer restorer(*I.st, *I.regions, *I.tracker, *I.lazy);
+  Restorer restorer(*I.st, *I.regions, *I.tracker, *I.lazy, *I.pool);
   auto lazy = restorer.restore(m, options, readers);
   if (!lazy.ok()) return lazy.status().with_context("restore");
   CKPT_RETURN_IF_ERROR(reopen_files(files, remaps).with_context("restore " + checkpoint_name(m)));

@@ -1,5 +1,7 @@
 #include "restore/restorer.h"
 
+#include <sys/mman.h>
+
 #include <sstream>
 
 #include "capture/pages.h"
@@ -10,6 +12,14 @@ namespace ckpt {
 namespace {
 // Below this, auto mode restores eagerly: setting up a lazy stream costs more than reading.
 constexpr uint64_t kLazyMinBytes = 1 << 20;
+
+// Faults in the whole pages of [addr, addr + len) with one call before an eager restore
+// writes them: one page-table walk instead of a page fault per page, taken by the
+// reading threads. Best effort: without MADV_POPULATE_WRITE the reads fault as usual.
+void populate(uintptr_t addr, uint64_t len) {
+  uintptr_t lo = page_up(addr), hi = page_down(addr + len);
+  if (lo < hi) (void)::madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_POPULATE_WRITE);
+}
 }  // namespace
 
 Status Restorer::plan(const Manifest& m, std::vector<Step>& steps) {
@@ -95,14 +105,15 @@ Status Restorer::read_eager(const Manifest& m, std::vector<Step>& steps, std::ve
   for (size_t i : which) {
     Step& step = steps[i];
     const ManifestStream& s = *step.stream;
+    if (s.info.kind == StreamKind::kArena) step.region->arena->discard();
+    if (s.info.kind != StreamKind::kBlob) populate(step.region->address(), s.info.length);
     switch (s.info.kind) {
       case StreamKind::kRange:
-        CKPT_RETURN_IF_ERROR(store_.read_stream_into(m, s, step.region->addr, false, &trees_[i]));
+        CKPT_RETURN_IF_ERROR(store_.read_stream_into(m, s, step.region->addr, false, &trees_[i], &pool_));
         break;
       case StreamKind::kArena:
-        step.region->arena->discard();
         CKPT_RETURN_IF_ERROR(store_.read_stream_into(
-            m, s, reinterpret_cast<uint8_t*>(step.region->arena->base()), true, &trees_[i]));
+            m, s, reinterpret_cast<uint8_t*>(step.region->arena->base()), true, &trees_[i], &pool_));
         break;
       case StreamKind::kBlob:
         blobs[i].resize(s.info.length);

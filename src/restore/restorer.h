@@ -20,13 +20,15 @@
 #include "restore/lazy_restorer.h"
 #include "store/manifest.h"
 #include "store/store_impl.h"
+#include "util/thread_pool.h"
 
 namespace ckpt {
 
 class Restorer {
  public:
-  Restorer(StoreImpl& store, RegionSet& regions, DirtyTracker& tracker, LazyRestorer& lazy)
-      : store_(store), regions_(regions), tracker_(tracker), lazy_(lazy) {}
+  Restorer(StoreImpl& store, RegionSet& regions, DirtyTracker& tracker, LazyRestorer& lazy,
+           ThreadPool& pool)
+      : store_(store), regions_(regions), tracker_(tracker), lazy_(lazy), pool_(pool) {}
 
   // Returns the regions restored lazily (already tracked); the caller starts tracking
   // the others. `readers` moves to the lazy restorer when any stream is lazy.
@@ -52,6 +54,7 @@ class Restorer {
   RegionSet& regions_;
   DirtyTracker& tracker_;
   LazyRestorer& lazy_;
+  ThreadPool& pool_;  // eager reads verify chunks on all its threads
   std::vector<std::vector<std::vector<Digest>>> trees_;  // per step, eager ones
 };
 

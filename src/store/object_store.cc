@@ -111,26 +111,23 @@ Status ObjectStore::read_located(const Digest& id, const ObjectLocation& loc, ui
   const PackFile& pack = packs_[loc.pack];
   std::string where = std::string(object_type_name(loc.type)) + " " + id.short_hex() + " in " +
                       pack.path + " at offset " + std::to_string(loc.offset);
+  // Header and data in one system call: the index says how long the record is.
   uint8_t hdr_bytes[format::kRecordHeaderSize];
-  CKPT_RETURN_IF_ERROR(pread_all(pack.fd.get(), hdr_bytes, sizeof hdr_bytes, loc.offset, pack.path)
-                           .with_context(where));
+  const bool raw = loc.codec == format::kCodecNone;
+  if (!raw) scratch.resize(loc.stored_len);
+  if (raw && loc.stored_len != loc.raw_len)
+    return Status(Code::kCorruption, where + ": the pack index gives an uncompressed object " +
+                                         "two different lengths");
+  iovec iov[2] = {{hdr_bytes, sizeof hdr_bytes}, {raw ? dst : scratch.data(), loc.stored_len}};
+  CKPT_RETURN_IF_ERROR(
+      preadv_all(pack.fd.get(), iov, 2, loc.offset, pack.path).with_context(where));
   RecordHeader hdr;
   uint32_t limit = std::max(chunk_size_, kNodeLimit);
   CKPT_RETURN_IF_ERROR(decode_record_header(hdr_bytes, limit, hdr, where));
   if (!(hdr.id == id) || hdr.raw_len != loc.raw_len || hdr.stored_len != loc.stored_len ||
       hdr.codec != loc.codec || hdr.type != loc.type)
     return Status(Code::kCorruption, where + ": record header does not match the pack index");
-  uint64_t data_off = loc.offset + format::kRecordHeaderSize;
-  if (hdr.codec == format::kCodecNone) {
-    CKPT_RETURN_IF_ERROR(
-        pread_all(pack.fd.get(), dst, hdr.raw_len, data_off, pack.path).with_context(where));
-  } else {
-    scratch.resize(hdr.stored_len);
-    CKPT_RETURN_IF_ERROR(
-        pread_all(pack.fd.get(), scratch.data(), hdr.stored_len, data_off, pack.path)
-            .with_context(where));
-    CKPT_RETURN_IF_ERROR(zstd_decompress(scratch, dst, hdr.raw_len, where));
-  }
+  if (!raw) CKPT_RETURN_IF_ERROR(zstd_decompress(scratch, dst, hdr.raw_len, where));
   if (!(sha256(dst, hdr.raw_len) == id))
     return Status(Code::kCorruption,
                   where +

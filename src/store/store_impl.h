@@ -20,6 +20,8 @@
 
 namespace ckpt {
 
+class ThreadPool;
+
 class StoreImpl {
  public:
   static Result<std::unique_ptr<StoreImpl>> open(const std::string& path,
@@ -57,9 +59,10 @@ class StoreImpl {
 
   // Reads stream `s` of `m` into dst (s.info.length bytes), verifying every object.
   // dst_zeroed: dst is known to be zero, so zero chunks need no write.
-  // levels (optional) receives the tree for StreamTree::assign.
+  // levels (optional) receives the tree for StreamTree::assign. With a pool, chunks are
+  // read (and verified) on all of its threads.
   Status read_stream_into(const Manifest& m, const ManifestStream& s, uint8_t* dst, bool dst_zeroed,
-                          std::vector<std::vector<Digest>>* levels);
+                          std::vector<std::vector<Digest>>* levels, ThreadPool* pool = nullptr);
   // Reads and decodes one tree node (verified like every object).
   Status read_node(const Digest& d, uint8_t& level, std::vector<Digest>& entries);
   // Reads only the tree (no chunk data), e.g. for diff and gc.

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -28,9 +29,15 @@ Status write_all(int fd, const void* data, size_t len, const std::string& path) 
 }
 
 Status pread_all(int fd, void* data, size_t len, uint64_t offset, const std::string& path) {
-  auto* p = static_cast<uint8_t*>(data);
+  iovec iov{data, len};
+  return preadv_all(fd, &iov, 1, offset, path);
+}
+
+Status preadv_all(int fd, iovec* iov, int count, uint64_t offset, const std::string& path) {
+  size_t len = 0;
+  for (int i = 0; i < count; ++i) len += iov[i].iov_len;
   while (len > 0) {
-    ssize_t n = ::pread(fd, p, len, static_cast<off_t>(offset));
+    ssize_t n = ::preadv(fd, iov, count, static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::from_errno(errno, "read " + path);
@@ -39,9 +46,16 @@ Status pread_all(int fd, void* data, size_t len, uint64_t offset, const std::str
       return Status(Code::kCorruption, "read " + path + ": file is truncated (wanted " +
                                            std::to_string(len) + " more bytes at offset " +
                                            std::to_string(offset) + ")");
-    p += n;
     len -= static_cast<size_t>(n);
     offset += static_cast<uint64_t>(n);
+    // Skip the buffers (and the part of one) already filled.
+    for (size_t done = static_cast<size_t>(n); done > 0 && count > 0;) {
+      size_t take = std::min(done, iov->iov_len);
+      iov->iov_base = static_cast<uint8_t*>(iov->iov_base) + take;
+      iov->iov_len -= take;
+      done -= take;
+      if (iov->iov_len == 0) ++iov, --count;
+    }
   }
   return {};
 }

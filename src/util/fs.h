@@ -4,6 +4,8 @@
 
 #include <ckpt/status.h>
 
+#include <sys/uio.h>
+
 #include <cstdint>
 #include <span>
 #include <string>
@@ -18,6 +20,8 @@ inline constexpr unsigned kDirMode = 0700;
 
 Status write_all(int fd, const void* data, size_t len, const std::string& path);
 Status pread_all(int fd, void* data, size_t len, uint64_t offset, const std::string& path);
+// Same into several buffers (preadv); advances the iovecs as it goes.
+Status preadv_all(int fd, iovec* iov, int count, uint64_t offset, const std::string& path);
 Status fsync_fd(int fd, const std::string& path);
 Status fsync_dir(const std::string& dir);
 // mkdir -m 0700; OK if it exists as a directory.
