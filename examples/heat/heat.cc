@@ -2,11 +2,12 @@
 // One time step is kSweepsPerStep Jacobi sweeps.
 //
 //   ckpt-heat --store DIR --size N --steps S [--every K] [--policy P] [--mtbf D]
-//             [--interval D] [--tracker T] [--strategy S] [--quiet]
+//             [--interval D] [--tracker T] [--strategy S] [--restore M] [--quiet]
 //
 // Policies (when to checkpoint): "every" (default: every K steps, --every required),
 // "interval" (every --interval D of work, e.g. 30s), "young" and "daly" (the optimal
 // interval for the measured checkpoint cost and --mtbf D, e.g. 60s, 5m, 2h).
+// --restore auto|eager|lazy: how a restart restores the grid (default auto: lazy).
 //
 // The program is an init + worker pair run by ckpt::run(): on a fresh store init builds
 // both N x N grids and a small State in a ckpt arena; when the store holds a checkpoint,
@@ -52,6 +53,7 @@ struct Args {
   std::string tracker = "auto", strategy = "auto";
   std::string policy_name = "every", mtbf, interval;
   ckpt::Policy policy;
+  ckpt::RestoreMode restore = ckpt::RestoreMode::kAuto;
 };
 
 [[noreturn]] void die(const ckpt::Status& st) {
@@ -64,7 +66,7 @@ ckpt::Status usage(const std::string& why) {
                       why +
                           " (usage: ckpt-heat --store DIR --size N --steps S [--every K]"
                           " [--policy every|interval|young|daly] [--mtbf D] [--interval D]"
-                          " [--tracker T] [--strategy S] [--quiet])");
+                          " [--tracker T] [--strategy S] [--restore auto|eager|lazy] [--quiet])");
 }
 
 // Builds a.policy from --policy and its parameter (--every, --interval or --mtbf).
@@ -127,6 +129,12 @@ ckpt::Status parse(int argc, char** argv, Args& a) {
       a.tracker = val;
     else if (arg == "--strategy")
       a.strategy = val;
+    else if (arg == "--restore" && (val == "auto" || val == "eager" || val == "lazy"))
+      a.restore = val == "auto"    ? ckpt::RestoreMode::kAuto
+                  : val == "eager" ? ckpt::RestoreMode::kEager
+                                   : ckpt::RestoreMode::kLazy;
+    else if (arg == "--restore")
+      st = usage("--restore must be auto, eager or lazy, got '" + val + "'");
     else if (arg == "--size")
       st = number(a.n);
     else if (arg == "--steps")
@@ -238,6 +246,7 @@ int main(int argc, char** argv) {
   // SIGUSR1: checkpoint after the current step; SIGTERM: final checkpoint, exit 0.
   opts.install_signals = true;
   opts.policy = a.policy;
+  opts.restore.mode = a.restore;
 
   State* s = nullptr;
   std::string checksum;

@@ -104,6 +104,8 @@ struct RunOptions {
   // arenas the application creates itself. (Arenas it does not create are re-created
   // by restore, so most programs leave this empty.)
   std::function<Status(Checkpointer&)> setup;
+  // How the restart restores (default: lazy where the tracker allows, see RestoreMode).
+  RestoreOptions restore;
 };
 
 using InitFn = std::function<Status(Checkpointer&)>;

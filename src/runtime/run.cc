@@ -125,7 +125,7 @@ Status run(const RunOptions& options, const InitFn& init, const WorkerFn& worker
   auto latest = cp->latest();
   if (!latest.ok()) return latest.status();
   if (latest->has_value()) {
-    auto info = cp->restore("latest");
+    auto info = cp->restore("latest", options.restore);
     if (!info.ok())
       return info.status().with_context("run: restoring checkpoint " + **latest + " of " +
                                         options.checkpointer.store);

@@ -15,9 +15,10 @@ namespace ckpt {
 namespace {
 
 std::vector<std::string> heat_args(const std::string& store, const std::string& tracker,
-                                   const std::string& strategy) {
-  return {CKPT_HEAT, "--store", store,       "--size", "256",        "--steps", "160",
-          "--every", "3",       "--tracker", tracker,  "--strategy", strategy,  "--quiet"};
+                                   const std::string& strategy,
+                                   const std::string& restore = "auto") {
+  return {CKPT_HEAT, "--store",   store,   "--size",     "256",    "--steps",   "160",   "--every",
+          "3",       "--tracker", tracker, "--strategy", strategy, "--restore", restore, "--quiet"};
 }
 
 std::string reference_checksum() {
@@ -30,17 +31,15 @@ std::string reference_checksum() {
   return sum;
 }
 
-class HeatTest : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
-
-TEST_P(HeatTest, SigkillAndRestartGiveTheUninterruptedChecksum) {
-  auto [tracker, strategy] = GetParam();
+// Three runs killed at random instants, then one run to the end.
+void kill_restart_finish(const char* tracker, const char* strategy, const char* restore) {
   const std::string want = reference_checksum();
   ASSERT_EQ(want.rfind("checksum ", 0), 0u) << want;
   test::TempDir dir;
   std::mt19937 rng(std::hash<std::string>()(std::string(tracker) + strategy));
   int kills = 0;
   for (int round = 0; round < 3; ++round) {
-    auto args = heat_args(dir.path(), tracker, strategy);
+    auto args = heat_args(dir.path(), tracker, strategy, restore);
     pid_t pid = fork();
     if (pid == 0) {
       int null = open("/dev/null", O_WRONLY);
@@ -61,10 +60,26 @@ TEST_P(HeatTest, SigkillAndRestartGiveTheUninterruptedChecksum) {
       ASSERT_EQ(WEXITSTATUS(status), 0) << "ckpt-heat failed";
   }
   std::string out;
-  ASSERT_EQ(test::run(heat_args(dir.path(), tracker, strategy), &out), 0);
+  ASSERT_EQ(test::run(heat_args(dir.path(), tracker, strategy, restore), &out), 0);
   EXPECT_GT(kills, 0) << "every run finished before its kill: the test proves nothing";
-  EXPECT_EQ(out, want) << tracker << "/" << strategy << " after " << kills << " kills";
+  EXPECT_EQ(out, want) << tracker << "/" << strategy << "/" << restore << " after " << kills
+                       << " kills";
 }
+
+class HeatTest : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
+
+TEST_P(HeatTest, SigkillAndRestartGiveTheUninterruptedChecksum) {
+  kill_restart_finish(GetParam().first, GetParam().second, "auto");
+}
+
+// The restart restores the grids lazily (pages on first touch) or eagerly.
+class HeatRestoreTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(HeatRestoreTest, SigkillAndRestartGiveTheUninterruptedChecksum) {
+  kill_restart_finish("uffd-wp-async", "auto", GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(All, HeatRestoreTest, ::testing::Values("lazy", "eager"));
 
 INSTANTIATE_TEST_SUITE_P(All, HeatTest,
                          ::testing::Values(std::make_pair("uffd-wp-async", "auto"),
