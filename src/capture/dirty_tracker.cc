@@ -80,7 +80,7 @@ Status self_test(DirtyTracker& tracker) {
   return st;
 }
 
-Result<int> DirtyTracker::track_missing(Region&, uint64_t) {
+Result<DirtyTracker::MissingPages> DirtyTracker::track_missing(Region&, uint64_t) {
   return Status(Code::kUnsupported,
                 std::string("lazy restore needs the uffd-wp-async tracker, not ") + name());
 }

@@ -7,6 +7,7 @@
 
 #include <ckpt/status.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,11 +31,16 @@ class DirtyTracker {
 
   // Lazy restore: drops the pages of [base, base + page_up(missing_len)) and registers
   // them for missing-page faults on the tracker's own userfaultfd as well as for
-  // tracking (one range cannot be registered on two userfaultfds), then protects them.
-  // Returns that userfaultfd: the lazy restorer installs pages with UFFDIO_COPY_MODE_WP,
-  // so they read as clean until written. kUnsupported unless the tracker is built on
-  // async userfaultfd write-protect.
-  virtual Result<int> track_missing(Region& region, uint64_t missing_len);
+  // tracking (one range cannot be registered on two userfaultfds). `protect` must run
+  // before the first fault is answered: it write-protects the empty range, so pages not
+  // restored yet read as clean. The lazy restorer installs pages with
+  // UFFDIO_COPY_MODE_WP, so they read as clean until written. kUnsupported unless the
+  // tracker is built on async userfaultfd write-protect.
+  struct MissingPages {
+    int uffd = -1;
+    std::function<Status()> protect;
+  };
+  virtual Result<MissingPages> track_missing(Region& region, uint64_t missing_len);
 };
 
 // "auto" | "uffd-wp-async" | "soft-dirty" | "mprotect" | "full-scan". Every tracker but

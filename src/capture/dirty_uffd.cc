@@ -59,7 +59,8 @@ Status UffdAsyncTracker::track(Region& region) {
       .with_context("uffd-wp-async: protect '" + region.name + "'");
 }
 
-Result<int> UffdAsyncTracker::track_missing(Region& region, uint64_t missing_len) {
+Result<DirtyTracker::MissingPages> UffdAsyncTracker::track_missing(Region& region,
+                                                                   uint64_t missing_len) {
   untrack(region);
   uintptr_t base = region.address();
   if (base != page_down(base))
@@ -86,15 +87,19 @@ Result<int> UffdAsyncTracker::track_missing(Region& region, uint64_t missing_len
   }
   regions_[&region] = reg;
   // Drop the old contents after registering (the whole span, as an eager restore does):
-  // every later touch of [base, mid) becomes a missing-page fault. Protecting the empty range then
-  // leaves a uffd-wp marker in each PTE (UFFD_FEATURE_WP_UNPOPULATED): pages not restored yet read
-  // as clean, not written.
+  // every later touch of [base, mid) becomes a missing-page fault, answered only after
+  // `protect` has left a uffd-wp marker in each empty PTE (UFFD_FEATURE_WP_UNPOPULATED),
+  // so that pages not restored yet read as clean, not written. (4 GiB: ~15 ms, which is
+  // why it runs on the lazy restorer's thread rather than before the application resumes.)
   ::madvise(reinterpret_cast<void*>(base), reg.hi - base, MADV_DONTNEED);
-  if (Status st = scan(base, mid, [](uintptr_t, uintptr_t) {}); !st.ok()) {
-    untrack(region);
-    return st.with_context("uffd-wp-async: protect '" + region.name + "'");
-  }
-  return uffd_.get();
+  MissingPages out;
+  out.uffd = uffd_.get();
+  std::string name = region.name;
+  out.protect = [this, base, mid, name]() {
+    return scan(base, mid, [](uintptr_t, uintptr_t) {})
+        .with_context("uffd-wp-async: protect '" + name + "'");
+  };
+  return out;
 }
 
 void UffdAsyncTracker::untrack(Region& region) {

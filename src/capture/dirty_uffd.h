@@ -24,7 +24,7 @@ class UffdAsyncTracker final : public DirtyTracker {
   const char* name() const override { return "uffd-wp-async"; }
   Status track(Region& region) override;
   void untrack(Region& region) override;
-  Result<int> track_missing(Region& region, uint64_t missing_len) override;
+  Result<MissingPages> track_missing(Region& region, uint64_t missing_len) override;
   Result<std::optional<std::vector<uint64_t>>> collect(Region& region,
                                                        uint32_t chunk_size) override;
 

@@ -19,10 +19,15 @@ constexpr uint64_t kBackgroundBatch = 64;  // chunks per background step between
 }  // namespace
 
 struct LazyRestorer::Source {
-  Source(Region* r, const ManifestStream& s, uint32_t fanout, LazyTree::NodeReader read)
-      : region(r), stream(s), base(r->address()), tree(s, fanout, std::move(read)) {}
+  Source(const LazySource& ls, uint32_t fanout, LazyTree::NodeReader read)
+      : region(ls.region),
+        stream(ls.stream),
+        protect(ls.protect),
+        base(ls.region->address()),
+        tree(ls.stream, fanout, std::move(read)) {}
   Region* region;
   ManifestStream stream;
+  std::function<Status()> protect;
   uintptr_t base;
   LazyTree tree;
   std::vector<uint8_t> done;  // per chunk: installed, or zero (served on touch)
@@ -61,18 +66,13 @@ Status LazyRestorer::start(std::unique_lock<std::mutex> held, int uffd, std::str
     return Status(Code::kUnsupported, "lazy restore needs a chunk size that is a page multiple");
   std::vector<std::unique_ptr<Source>> made;
   uint64_t total = 0;
+  auto reader = [this](const Digest& d, uint8_t& level, std::vector<Digest>& e) {
+    return store_.read_node(d, level, e);
+  };
   for (auto& ls : sources) {
-    auto reader = [this](const Digest& d, uint8_t& level, std::vector<Digest>& e) {
-      return store_.read_node(d, level, e);
-    };
-    auto s = std::make_unique<Source>(ls.region, ls.stream, store_.header().fanout, reader);
+    auto s = std::make_unique<Source>(ls, store_.header().fanout, reader);
     s->done.assign(s->tree.chunks(), 0);
     s->remaining = s->tree.chunks();
-    // The root path now: a checkpoint whose tree is unreadable fails here, while the
-    // application can still be told, instead of at its first touch.
-    if (s->remaining)
-      CKPT_RETURN_IF_ERROR(
-          s->tree.chunk(0).status().with_context(who + " stream '" + ls.stream.info.name + "'"));
     total += ls.stream.info.length;
     made.push_back(std::move(s));
   }
@@ -84,7 +84,7 @@ Status LazyRestorer::start(std::unique_lock<std::mutex> held, int uffd, std::str
     readers_ = std::move(readers);
     readahead_ = std::max<uint32_t>(1, options.readahead_chunks);
     budget_ = options.background_limit;
-    urgent_ = filled_ = false;
+    urgent_ = filled_ = prepared_ = false;
     active_ = true;
     started_ = std::chrono::steady_clock::now();
     total_ = total;
@@ -141,6 +141,7 @@ void LazyRestorer::run() {
       uint64_t v;
       (void)!::read(event_.get(), &v, sizeof v);
     }
+    if (active_ && !prepared_) prepare();
     if (uffd_ >= 0) {
       if (Status st = serve_faults(); !st.ok()) stop_process(st);
     }
@@ -163,6 +164,19 @@ void LazyRestorer::run() {
   }
 }
 
+void LazyRestorer::prepare() {
+  // Faults wait meanwhile: nothing is answered before the ranges are protected.
+  if (auto os = store_.objects(); !os.ok()) stop_process(os.status());
+  for (auto& s : sources_) {
+    const std::string where = who_ + " stream '" + s->stream.info.name + "'";
+    if (Status st = s->protect(); !st.ok()) stop_process(st.with_context(where));
+    if (s->remaining) {
+      if (auto root = s->tree.chunk(0); !root.ok()) stop_process(root.status().with_context(where));
+    }
+  }
+  prepared_ = true;
+}
+
 LazyRestorer::Source* LazyRestorer::find(uintptr_t page) {
   for (auto& s : sources_)
     if (page >= s->base && page < s->base + page_up(s->stream.info.length)) return s.get();
@@ -172,6 +186,8 @@ LazyRestorer::Source* LazyRestorer::find(uintptr_t page) {
 Status LazyRestorer::serve_faults() {
   faults_.clear();
   CKPT_RETURN_IF_ERROR(uffd_read_faults(uffd_, faults_));
+  // Two passes: every waiting thread gets its own chunk before any read-ahead runs.
+  std::vector<std::pair<Source*, uint64_t>> ahead;
   for (const UffdFault& f : faults_) {
     Source* s = active_ ? find(f.page) : nullptr;
     uint64_t c = s ? (f.page - s->base) / chunk_size_ : 0;
@@ -187,8 +203,11 @@ Status LazyRestorer::serve_faults() {
     ++faults_served_;
     CKPT_RETURN_IF_ERROR(fill(*s, c, 1, /*fault=*/true));
     uffd_wake(uffd_, f.page, kPageSize);  // in case the page was there already (EEXIST)
-    if (c + 1 < s->done.size()) CKPT_RETURN_IF_ERROR(fill(*s, c + 1, readahead_, false));
-    s->cursor = std::min<uint64_t>(c + 1 + readahead_, s->done.size());
+    ahead.push_back({s, c + 1});
+  }
+  for (auto [s, c] : ahead) {
+    if (c < s->done.size()) CKPT_RETURN_IF_ERROR(fill(*s, c, readahead_, false));
+    s->cursor = std::min<uint64_t>(c + readahead_, s->done.size());
   }
   return {};
 }

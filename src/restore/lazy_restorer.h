@@ -37,6 +37,7 @@ inline constexpr int kLazyRestoreFailedExit = 70;  // EX_SOFTWARE
 struct LazySource {
   Region* region;
   ManifestStream stream;
+  std::function<Status()> protect;  // DirtyTracker::MissingPages::protect
 };
 
 class LazyRestorer {
@@ -50,9 +51,10 @@ class LazyRestorer {
   // registers memory: a fault in between must wait for start(), not get a zero page.
   std::unique_lock<std::mutex> hold() { return std::unique_lock<std::mutex>(mu_); }
   // Starts restoring `sources` (already emptied and registered on `uffd`) of checkpoint
-  // `who`, releasing `held`. Checks each stream's root node first, so an unreadable tree
-  // is an error returned here rather than a stopped process. `readers` (the store's
-  // shared readers lock) is kept until the restore completes.
+  // `who`, releasing `held`, and returns at once: the service thread loads the store's
+  // index if needed, protects the ranges and checks each stream's root node before it
+  // answers the first fault (a failure there stops the process like a damaged chunk).
+  // `readers` (the store's shared readers lock) is kept until the restore completes.
   Status start(std::unique_lock<std::mutex> held, int uffd, std::string who,
                std::vector<LazySource> sources, FileLock readers, const RestoreOptions& options);
   // Blocks until every page of the restore in progress is resident (ignoring the
@@ -63,6 +65,7 @@ class LazyRestorer {
  private:
   struct Source;
   void run();
+  void prepare();  // the work before the first fault is answered
   Status serve_faults();
   // Installs chunks [first, first + count) up to the first one already done. `fault`:
   // chunk `first` is being waited for (a zero chunk then gets the zero page).
@@ -88,9 +91,10 @@ class LazyRestorer {
 
   mutable std::mutex mu_;
   std::condition_variable done_cv_;
-  bool active_ = false;  // a restore is in progress (guarded by mu_)
-  bool filled_ = false;  // every chunk of it is done; finish() installs the trees
-  bool urgent_ = false;  // finish() waits: ignore the budget
+  bool active_ = false;    // a restore is in progress (guarded by mu_)
+  bool prepared_ = false;  // prepare() done for the restore in progress
+  bool filled_ = false;    // every chunk of it is done; finish() installs the trees
+  bool urgent_ = false;    // finish() waits: ignore the budget
   bool stop_ = false;
   std::chrono::steady_clock::time_point started_;
   std::atomic<uint64_t> total_{0}, resident_{0}, faults_served_{0}, background_{0};

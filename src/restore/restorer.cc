@@ -109,11 +109,13 @@ Status Restorer::read_eager(const Manifest& m, std::vector<Step>& steps, std::ve
     if (s.info.kind != StreamKind::kBlob) populate(step.region->address(), s.info.length);
     switch (s.info.kind) {
       case StreamKind::kRange:
-        CKPT_RETURN_IF_ERROR(store_.read_stream_into(m, s, step.region->addr, false, &trees_[i], &pool_));
+        CKPT_RETURN_IF_ERROR(
+            store_.read_stream_into(m, s, step.region->addr, false, &trees_[i], &pool_));
         break;
       case StreamKind::kArena:
-        CKPT_RETURN_IF_ERROR(store_.read_stream_into(
-            m, s, reinterpret_cast<uint8_t*>(step.region->arena->base()), true, &trees_[i], &pool_));
+        CKPT_RETURN_IF_ERROR(
+            store_.read_stream_into(m, s, reinterpret_cast<uint8_t*>(step.region->arena->base()),
+                                    true, &trees_[i], &pool_));
         break;
       case StreamKind::kBlob:
         blobs[i].resize(s.info.length);
@@ -136,9 +138,9 @@ Status Restorer::start_lazy(const Manifest& m, std::vector<Step>& steps,
       step.lazy = false;
       return fd.status().with_context("lazy restore of '" + step.stream->info.name + "'");
     }
-    uffd = *fd;
+    uffd = fd->uffd;
     step.region->tree.assign({});  // installed by LazyRestorer::finish()
-    sources.push_back({step.region, *step.stream});
+    sources.push_back({step.region, *step.stream, std::move(fd->protect)});
   }
   if (sources.empty()) return {};
   return lazy_.start(std::move(held), uffd, checkpoint_name(m), std::move(sources),

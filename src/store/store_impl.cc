@@ -83,6 +83,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::open(const std::string& path,
 }
 
 Result<ObjectStore*> StoreImpl::objects() {
+  std::lock_guard<std::mutex> lk(objects_mu_);
   if (!objects_) {
     auto os = std::make_unique<ObjectStore>(layout_, header_.chunk_size);
     CKPT_RETURN_IF_ERROR(os->load(&notes_));

@@ -6,6 +6,7 @@
 #include <ckpt/store.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,11 +33,13 @@ class StoreImpl {
   const StoreOptions& options() const { return options_; }
   std::string uuid_hex() const;
 
-  // Loads pack indexes on first call. Notes about repaired indexes accumulate in notes().
+  // Loads pack indexes on first call (thread-safe: a lazy restore loads them on its own
+  // thread). Notes about repaired indexes accumulate in notes().
   Result<ObjectStore*> objects();
   const std::vector<Problem>& notes() const { return notes_; }
   // Forgets the loaded index (after gc changed the packs).
   void reload_objects() {
+    std::lock_guard<std::mutex> lk(objects_mu_);
     objects_.reset();
     notes_.clear();
   }
@@ -76,6 +79,7 @@ class StoreImpl {
   StoreLayout layout_;
   StoreHeader header_;
   StoreOptions options_;
+  std::mutex objects_mu_;
   std::unique_ptr<ObjectStore> objects_;
   std::vector<Problem> notes_;
   FileLock writer_lock_;

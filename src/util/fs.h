@@ -3,7 +3,6 @@
 #pragma once
 
 #include <ckpt/status.h>
-
 #include <sys/uio.h>
 
 #include <cstdint>
