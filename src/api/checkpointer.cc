@@ -230,7 +230,7 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
 Status Checkpointer::protect(std::string_view name, void* addr, size_t len) {
   impl_->persister->wait_idle();
   CKPT_ASSIGN_OR_RETURN(Region * r, impl_->regions->add_range(std::string(name), addr, len));
-  if (Status st = impl_->tracker->track(*r); !st.ok())
+  if (Status st = impl_->tracker->track_fresh(*r); !st.ok())
     impl_->log("range '" + r->name + "' is checkpointed by hashing every chunk: " + st.message());
   return {};
 }
@@ -258,7 +258,7 @@ Result<Arena*> Checkpointer::create_arena(std::string_view name, const ArenaOpti
                                               "an explicit ArenaOptions::base");
   CKPT_ASSIGN_OR_RETURN(auto arena, ArenaImpl::create(n, base, options.size));
   CKPT_ASSIGN_OR_RETURN(Region * r, impl_->regions->add_arena(n, std::move(arena)));
-  if (Status st = impl_->tracker->track(*r); !st.ok())
+  if (Status st = impl_->tracker->track_fresh(*r); !st.ok())
     impl_->log("arena '" + n + "' is checkpointed by hashing every chunk: " + st.message());
   return static_cast<Arena*>(r->arena.get());
 }
