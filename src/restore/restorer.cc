@@ -50,6 +50,8 @@ Status Restorer::plan(const Manifest& m, std::vector<Step>& steps) {
       case StreamKind::kBlob:
         steps.push_back({&s, regions_.blob(info.name, true), false});
         break;
+      case StreamKind::kImage:  // Checkpointer::restore refuses process checkpoints first
+        return Status(Code::kInvalidArgument, who + " is a process checkpoint");
     }
   }
   return {};
@@ -95,6 +97,8 @@ Status Restorer::restore(const Manifest& m) {
       case StreamKind::kBlob:
         blobs[i].resize(s.info.length);
         st = store_.read_stream_into(m, s, blobs[i].data(), true, &trees[i]);
+        break;
+      case StreamKind::kImage:  // never planned
         break;
     }
   }

@@ -1,0 +1,32 @@
+#include "process/criu_options.h"
+
+#include <ckpt/process.h>
+
+#include <sstream>
+
+namespace ckpt {
+
+std::vector<std::string> criu_dump_flags(const ProcessDumpOptions& o) {
+  std::vector<std::string> f;
+  if (o.leave_running) f.push_back("--leave-running");
+  if (o.tcp_established) f.push_back("--tcp-established");
+  if (o.ext_unix_sk) f.push_back("--ext-unix-sk");
+  if (o.link_remap) f.push_back("--link-remap");
+  if (o.shell_job) f.push_back("--shell-job");
+  return f;
+}
+
+std::vector<std::string> criu_restore_flags(const std::string& recorded) {
+  // Connections, external sockets and the terminal must be handled the same way on
+  // restore; --leave-running and --link-remap concern the dump only.
+  static const char* const kRestoreToo[] = {"--tcp-established", "--ext-unix-sk", "--shell-job"};
+  std::vector<std::string> out;
+  std::stringstream ss(recorded);
+  std::string flag;
+  while (ss >> flag)
+    for (const char* k : kRestoreToo)
+      if (flag == k) out.push_back(flag);
+  return out;
+}
+
+}  // namespace ckpt

@@ -1,0 +1,17 @@
+// The CRIU options a process checkpoint was dumped with, recorded in its manifest
+// (attribute "criu_options") because restore must repeat some of them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ckpt {
+
+struct ProcessDumpOptions;
+
+// Command-line flags of `criu dump` for these options, e.g. {"--leave-running"}.
+std::vector<std::string> criu_dump_flags(const ProcessDumpOptions& o);
+// The flags of a recorded "criu_options" value that `criu restore` needs too.
+std::vector<std::string> criu_restore_flags(const std::string& recorded);
+
+}  // namespace ckpt
