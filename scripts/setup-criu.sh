@@ -8,7 +8,10 @@
 #      this machine's apt configuration names (the URIs: line of /etc/apt/sources.list.d/,
 #      or a `deb` line of sources.list), checked against the SHA-256 that trixie's signed
 #      Sources index lists for it (pinned below: the archive serves the tarball but not
-#      always the .dsc), built against bookworm's -dev packages, installed into build/criu/.
+#      always the .dsc), patched with scripts/criu-patches/*.patch (fixes for current
+#      kernels not in 4.1.1, each explained in its header), built against bookworm's -dev
+#      packages and installed into build/criu/. A build whose patch set differs from the
+#      repository's is rebuilt.
 #
 # Why not bookworm's criu: 3.17.1 fails on current kernels ("vdso: Unexpected rt vDSO area
 # bounds"). ckpt finds the binary in the order CKPT_CRIU, build/criu/sbin/criu, PATH
@@ -41,7 +44,9 @@ if sys=$(command -v criu 2>/dev/null) && usable "$sys"; then
   log "using the system's $sys ($("$sys" --version | head -1))"
   exit 0
 fi
-if usable "$PREFIX/sbin/criu"; then
+PATCHES=(scripts/criu-patches/*.patch)
+PATCH_STAMP=$(cat "${PATCHES[@]}" /dev/null | sha256sum | cut -d' ' -f1)
+if usable "$PREFIX/sbin/criu" && [[ "$(cat "$PREFIX/patches.sha256" 2>/dev/null)" == "$PATCH_STAMP" ]]; then
   exit 0
 fi
 
@@ -51,7 +56,7 @@ if [[ "$(id -u)" -ne 0 ]]; then
   exit 1
 fi
 
-BUILD_PKGS=(make gcc pkg-config xz-utils curl python3 libprotobuf-c-dev protobuf-c-compiler
+BUILD_PKGS=(make gcc patch pkg-config xz-utils curl python3 libprotobuf-c-dev protobuf-c-compiler
             protobuf-compiler libprotobuf-dev libnl-3-dev libnl-route-3-dev libnet1-dev libbsd-dev
             libcap-dev libgnutls28-dev libnftables-dev uuid-dev iproute2 python3-protobuf)
 missing=()
@@ -109,6 +114,11 @@ fi
 SRC="$WORK/criu-$VERSION"
 rm -rf "$SRC"
 tar -xJf "$WORK/$TARBALL" -C "$WORK"
+for p in "${PATCHES[@]}"; do
+  [[ -f "$p" ]] || continue
+  log "applying $p"
+  patch -s -p1 -d "$SRC" <"$p"
+done
 log "building CRIU $VERSION in $SRC (about a minute)"
 # Only the criu binary: no docs (asciidoc), no plugins, no python library.
 make -C "$SRC" -j"${JOBS:-2}" criu >"$WORK/build.log" 2>&1 || {
@@ -127,4 +137,5 @@ if ! "$PREFIX/sbin/criu" check; then
     "($(uname -r)); see 'ckpt check'" >&2
   exit 1
 fi
+echo "$PATCH_STAMP" >"$PREFIX/patches.sha256"
 log "CRIU $VERSION ready: $PREFIX/sbin/criu"

@@ -55,7 +55,7 @@ const KnownFailure kKnown[] = {
      "CRIU could not freeze the process (EAGAIN: a task was busy in the kernel or changing "
      "state). Retry the dump; if it keeps failing, check whether the process is stuck in "
      "uninterruptible sleep (state D in /proc/PID/status) or the machine is overloaded"},
-    {{"Operation not permitted", "SEIZE", "can't seize", "Can't seize"},
+    {{"SEIZE", "Can't seize", "Unable to seize", "PTRACE_SEIZE"},
      "ckpt may not trace the process: run as root, check that no debugger is attached "
      "(TracerPid in /proc/PID/status) and that kernel.yama.ptrace_scope allows tracing"},
 };
@@ -69,15 +69,22 @@ bool contains_any(const std::string& log, const std::vector<const char*>& patter
 }  // namespace
 
 std::string last_criu_error(const std::string& log) {
+  // The first error is the cause; later ones ("Dumping FAILED.") are consequences.
+  // CRIU reports some harmless failures as errors too (it cannot raise its own
+  // RLIMIT_NOFILE in every environment and carries on).
+  static const char* const kNoise[] = {"RLIMIT_NOFILE", "FAILED."};
   std::stringstream ss(log);
-  std::string line, last;
+  std::string line;
   while (std::getline(ss, line)) {
     const auto p = line.find("Error (");
     if (p == std::string::npos) continue;
+    bool noise = false;
+    for (const char* n : kNoise) noise = noise || line.find(n) != std::string::npos;
+    if (noise) continue;
     const auto close = line.find("): ", p);
-    last = close == std::string::npos ? line.substr(p) : line.substr(close + 3);
+    return close == std::string::npos ? line.substr(p) : line.substr(close + 3);
   }
-  return last;
+  return {};
 }
 
 std::string explain_criu_failure(const std::string& log, const std::string& what,

@@ -16,7 +16,8 @@ namespace ckpt {
 std::string explain_criu_failure(const std::string& log, const std::string& what,
                                  const std::string& log_path);
 
-// The last "Error (...)" line of a CRIU log, without the source position; empty if none.
+// The first "Error (...)" line of a CRIU log that names a cause, without the source
+// position; empty if none.
 std::string last_criu_error(const std::string& log);
 
 // Copies a failed run's log to a private (0600) file in $TMPDIR, as it outlives the work

@@ -16,6 +16,15 @@ std::vector<std::string> criu_dump_flags(const ProcessDumpOptions& o) {
   return f;
 }
 
+std::vector<std::string> criu_network_lock(const std::vector<std::string>& flags) {
+  // While connections are dumped and restored CRIU blocks their traffic; its default
+  // method runs iptables, which Debian no longer installs by default. nftables goes
+  // through libnftables, linked into CRIU.
+  for (const auto& f : flags)
+    if (f == "--tcp-established") return {"--network-lock", "nftables"};
+  return {};
+}
+
 std::vector<std::string> criu_restore_flags(const std::string& recorded) {
   // Connections, external sockets and the terminal must be handled the same way on
   // restore; --leave-running and --link-remap concern the dump only.

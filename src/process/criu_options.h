@@ -11,6 +11,8 @@ struct ProcessDumpOptions;
 
 // Command-line flags of `criu dump` for these options, e.g. {"--leave-running"}.
 std::vector<std::string> criu_dump_flags(const ProcessDumpOptions& o);
+// Extra flags for dump and restore that follow from `flags` (the network-lock method).
+std::vector<std::string> criu_network_lock(const std::vector<std::string>& flags);
 // The flags of a recorded "criu_options" value that `criu restore` needs too.
 std::vector<std::string> criu_restore_flags(const std::string& recorded);
 

@@ -43,6 +43,12 @@ std::vector<std::pair<int, int>> tree_of(int root) {
 
 }  // namespace
 
+std::vector<int> process_tree_pids(int pid) {
+  std::vector<int> out;
+  for (auto [p, parent] : tree_of(pid)) out.push_back(p);
+  return out;
+}
+
 std::string process_comm(int pid) { return read_line("/proc/" + std::to_string(pid) + "/comm"); }
 
 std::string describe_process_tree(int pid) {

@@ -77,7 +77,9 @@ Result<ProcessRestoreResult> restore_process(Store& store, std::string_view ref,
   std::vector<std::string> argv = {criu.path,   "restore",   "-D",  dir.path(),
                                    "-o",        kRestoreLog, "-v4", "--restore-detached",
                                    "--pidfile", kPidFile};
-  for (const auto& f : criu_restore_flags(attr(m, "criu_options"))) argv.push_back(f);
+  const std::vector<std::string> flags = criu_restore_flags(attr(m, "criu_options"));
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  for (const auto& f : criu_network_lock(flags)) argv.push_back(f);
   if (!o.detach && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
     return Status::from_errno(errno, what + ": become child subreaper");
   CKPT_ASSIGN_OR_RETURN(CommandResult r, run_command(argv, kRestoreTimeoutMs));
