@@ -36,7 +36,8 @@ struct ProcessDumpOptions {
   bool leave_running = false;    // else CRIU kills the tree once dumped
   bool tcp_established = false;  // established TCP connections (restored with the same flag)
   bool ext_unix_sk = false;      // unix sockets whose peer is outside the tree
-  bool link_remap = false;       // open but unlinked ("ghost") files of any size
+  bool link_remap = false;       // open files whose name was removed but that have other links
+  std::string ghost_limit;       // copy deleted open files up to this size ("8M"); "": 1 MiB
   bool shell_job = false;        // the tree belongs to a terminal session (job control)
   std::vector<std::string> labels;
   std::vector<std::pair<std::string, std::string>> attrs;  // extra manifest attributes

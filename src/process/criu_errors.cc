@@ -28,9 +28,13 @@ const KnownFailure kKnown[] = {
      "the process has a unix socket connected to a process outside the dumped tree. Dump with "
      "--ext-unix-sk (the peer is not checkpointed), or dump the tree that contains both ends"},
     {{"Can't dump ghost file"},
-     "the process holds an open file that has been deleted (a \"ghost\" file) and is too large "
-     "to copy into the images. Dump with --link-remap, which links it back under a hidden name "
-     "on the same file system"},
+     "the process holds an open file that has been deleted (a \"ghost\" file) and is larger "
+     "than CRIU copies into the images by default (1 MiB). Dump with --ghost-limit SIZE (e.g. "
+     "64M) above the file's size (see 'ls -l /proc/PID/fd' for '(deleted)' files)"},
+    {{"Can't create link remap"},
+     "the process holds an open file whose name was removed while other hard links to it "
+     "remain. Dump with --link-remap, which links it back under a hidden name in its directory "
+     "until the restore"},
     {{"Can't lookup mount=", "Unable to find suitable mount point", "mount is not found",
       "No mount found for"},
      "a file the process has open lives on a mount point CRIU cannot find (the mount table "

@@ -13,6 +13,10 @@ std::vector<std::string> criu_dump_flags(const ProcessDumpOptions& o) {
   if (o.ext_unix_sk) f.push_back("--ext-unix-sk");
   if (o.link_remap) f.push_back("--link-remap");
   if (o.shell_job) f.push_back("--shell-job");
+  if (!o.ghost_limit.empty()) {
+    f.push_back("--ghost-limit");
+    f.push_back(o.ghost_limit);
+  }
   return f;
 }
 

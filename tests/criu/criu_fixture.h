@@ -19,6 +19,10 @@
 namespace ckpt::test {
 
 class CriuTest : public ::testing::Test {
+ public:
+  // Whole lines of a text file (a trailing partial line is left out).
+  static std::vector<std::string> lines_of(const std::string& path);
+
  protected:
   void SetUp() override;
   void TearDown() override;
@@ -44,8 +48,6 @@ class CriuTest : public ::testing::Test {
 
   // Waits until pred() holds; false after timeout_ms.
   static bool wait_until(const std::function<bool()>& pred, int timeout_ms);
-  // Whole lines of a text file (a trailing partial line is left out).
-  static std::vector<std::string> lines_of(const std::string& path);
   // The file's lines as integers; fails the test if one is not a number.
   static std::vector<long> numbers_in(const std::string& path);
   // Fails unless v is first, first+1, ..., with no gap, repeat or restart.

@@ -142,7 +142,22 @@ int run(int argc, char** argv) {
     cmd->add_flag("--tcp-established", d.tcp_established, "Dump established TCP connections");
     cmd->add_flag("--ext-unix-sk", d.ext_unix_sk,
                   "Allow unix sockets connected to processes outside the tree");
-    cmd->add_flag("--link-remap", d.link_remap, "Keep open but deleted files by linking them");
+    cmd->add_flag("--link-remap", d.link_remap,
+                  "Keep open files whose name was removed by linking them back");
+    cmd->add_option("--ghost-limit", d.ghost_limit,
+                    "Copy open deleted files up to SIZE into the checkpoint (default 1M)")
+        ->type_name("SIZE")
+        ->check(CLI::Validator(
+            [](std::string& in) -> std::string {
+              const size_t digits = in.find_first_not_of("0123456789");
+              if (digits == 0 || in.empty() ||
+                  (digits != std::string::npos &&
+                   (digits + 1 != in.size() ||
+                    std::string("KMG").find(in.back()) == std::string::npos)))
+                return "expected a size such as 4096, 512K, 64M or 2G, got '" + in + "'";
+              return {};
+            },
+            ""));
     cmd->add_flag("--shell-job", d.shell_job, "The process belongs to a terminal session");
     cmd->add_option("--label", d.labels, "Label the checkpoint (repeatable)")->type_name("L");
   };

@@ -1,8 +1,10 @@
 // ckpt run: starts a program and checkpoints it with CRIU, leaving it running, every
 // --every; SIGUSR1 takes one at once; SIGTERM (or SIGINT) takes a final one, then stops
-// the program (SIGTERM, SIGKILL after 10 s). When the program exits by itself, ckpt run
-// exits with its status. The store is opened per checkpoint, so ls, verify, prune and gc
-// work on it in between.
+// the program. The final dump is taken without --leave-running, so CRIU stops the
+// program at the instant of the checkpoint and a restore continues exactly from its last
+// state; if that dump fails, the program is stopped with SIGTERM (SIGKILL after 10 s). When the
+// program exits by itself, ckpt run exits with its status. The store is opened per checkpoint, so
+// ls, verify, prune and gc work on it in between.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -49,10 +51,10 @@ int decode(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)
 
 // One checkpoint of the running program; failures are reported, the program goes on.
 bool checkpoint(const GlobalOptions& g, const RunCmdOptions& o, ProcessDumpOptions d,
-                const std::string& run_id, const char* why) {
+                const std::string& run_id, const char* why, bool final) {
   auto store = open_or_create_store(g);
   if (!store) return false;
-  d.leave_running = true;
+  d.leave_running = !final;
   d.attrs.push_back({"ckpt_run", run_id});
   d.labels.push_back(why);
   auto r = dump_process(*store, d);
@@ -78,11 +80,13 @@ bool checkpoint(const GlobalOptions& g, const RunCmdOptions& o, ProcessDumpOptio
   return true;
 }
 
-// Stops the program: SIGTERM to its session, SIGKILL after the grace period.
+// Stops the program: SIGTERM to its session, SIGKILL after the grace period. A program
+// CRIU already killed is just reaped.
 int stop_program(pid_t pid) {
+  int st = 0;
+  if (::waitpid(pid, &st, WNOHANG) == pid) return decode(st);
   ::kill(-pid, SIGTERM);
   ::kill(pid, SIGTERM);
-  int st = 0;
   for (int i = 0; i < kStopGraceSeconds * 10; ++i) {
     if (::waitpid(pid, &st, WNOHANG) == pid) return decode(st);
     ::usleep(100000);
@@ -131,13 +135,13 @@ int run_run(const GlobalOptions& g, const RunCmdOptions& o) {
       return decode(st);
     }
     if (sig == SIGTERM || sig == SIGINT) {
-      const bool ok = checkpoint(g, o, d, run_id, "final");
+      const bool ok = checkpoint(g, o, d, run_id, "final", true);
       const int status = stop_program(pid);
       std::cerr << "ckpt run: stopped process " << pid << " (status " << status << ")\n";
       return ok ? kExitOk : kExitFailure;
     }
     if (sig == SIGUSR1 || (sig < 0 && errno == EAGAIN)) {
-      checkpoint(g, o, d, run_id, sig == SIGUSR1 ? "signal" : "periodic");
+      checkpoint(g, o, d, run_id, sig == SIGUSR1 ? "signal" : "periodic", false);
       if (sig != SIGUSR1) next = Clock::now() + std::chrono::seconds(*every);
     }
   }
