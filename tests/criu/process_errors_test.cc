@@ -45,28 +45,31 @@ TEST_F(ProcessErrorsTest, TargetNotFound) {
   EXPECT_NE(msg.find("no process " + std::to_string(pid)), std::string::npos) << msg;
 }
 
-TEST_F(ProcessErrorsTest, GhostFileNeedsGhostLimit) {
-  const std::string file = path("scratch.bin");
-  const pid_t pid = spawn({"python3", "-c", kGhostHolder, file}, path("ghost.log"));
-  ASSERT_TRUE(wait_until([&] { return ::access((file + ".ready").c_str(), F_OK) == 0; }, 20000));
-  std::string msg;
-  EXPECT_EQ(ckpt({"dump", "--pid", std::to_string(pid)}, &msg), 1);
-  EXPECT_NE(msg.find("--ghost-limit"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("deleted"), std::string::npos) << msg;
-  EXPECT_EQ(::kill(pid, 0), 0) << "a failed dump leaves the process running";
-  EXPECT_FALSE(
-      dump({"--pid", std::to_string(pid), "--leave-running", "--ghost-limit", "8M"}).empty());
+class FileErrorsTest : public CriuTest {
+ protected:
+  // Runs `script FILE`, waits for FILE.ready, expects a plain dump to fail with `hint` in
+  // its message and leave the process running, then a dump with `fix` to succeed.
+  void refused_then_fixed(const char* script, const std::string& hint,
+                          const std::vector<std::string>& fix) {
+    const std::string file = path("held.bin");
+    const pid_t pid = spawn({"python3", "-c", script, file}, path("held.log"));
+    ASSERT_TRUE(wait_until([&] { return ::access((file + ".ready").c_str(), F_OK) == 0; }, 20000));
+    std::string msg;
+    EXPECT_EQ(ckpt({"dump", "--pid", std::to_string(pid)}, &msg), 1);
+    EXPECT_NE(msg.find(hint), std::string::npos) << msg;
+    EXPECT_EQ(::kill(pid, 0), 0) << "a failed dump leaves the process running";
+    std::vector<std::string> args = {"--pid", std::to_string(pid), "--leave-running"};
+    args.insert(args.end(), fix.begin(), fix.end());
+    EXPECT_FALSE(dump(args).empty());
+  }
+};
+
+TEST_F(FileErrorsTest, GhostFileNeedsGhostLimit) {
+  refused_then_fixed(kGhostHolder, "--ghost-limit", {"--ghost-limit", "8M"});
 }
 
-TEST_F(ProcessErrorsTest, RemovedNameWithOtherLinksNeedsLinkRemap) {
-  const std::string file = path("linked.bin");
-  const pid_t pid = spawn({"python3", "-c", kLinkHolder, file}, path("link.log"));
-  ASSERT_TRUE(wait_until([&] { return ::access((file + ".ready").c_str(), F_OK) == 0; }, 20000));
-  std::string msg;
-  EXPECT_EQ(ckpt({"dump", "--pid", std::to_string(pid)}, &msg), 1);
-  EXPECT_NE(msg.find("--link-remap"), std::string::npos) << msg;
-  EXPECT_EQ(::kill(pid, 0), 0) << "a failed dump leaves the process running";
-  EXPECT_FALSE(dump({"--pid", std::to_string(pid), "--leave-running", "--link-remap"}).empty());
+TEST_F(FileErrorsTest, RemovedNameWithOtherLinksNeedsLinkRemap) {
+  refused_then_fixed(kLinkHolder, "--link-remap", {"--link-remap"});
 }
 
 TEST_F(ProcessErrorsTest, RestoreWhileTheOriginalRunsIsExplained) {
