@@ -137,5 +137,6 @@ void persist(const Config& c, Report& report);
 void dedup(const Config& c, Report& report);
 void stall(const Config& c, Report& report);
 void overhead(const Config& c, Report& report);
+void criu(const Config& c, Report& report);
 
 }  // namespace bench

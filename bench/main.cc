@@ -8,6 +8,7 @@
 //   dedup     10 checkpoints with 1 % of the pages changed in between: bytes stored vs. raw
 //   stall     application-visible stall per strategy vs. fork() and memcpy of everything
 //   overhead  slowdown of a memory-writing loop checkpointed once a second vs. untracked
+//   criu      ckpt dump of a process (CRIU underneath) vs. raw criu dump: time, frozen, size
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -24,6 +25,7 @@ const std::map<std::string, void (*)(const bench::Config&, bench::Report&)> kSce
     {"dedup", bench::dedup},
     {"stall", bench::stall},
     {"overhead", bench::overhead},
+    {"criu", bench::criu},
 };
 
 // The machine is shared: say how busy it was (stderr, so --json output stays clean).
@@ -38,7 +40,7 @@ void log_load(const char* when) {
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: ckpt-bench SCENARIO [--quick] [--json] [--dir DIR]\n"
-               "scenarios: persist, dedup, stall, overhead (see bench/README.md)\n");
+               "scenarios: persist, dedup, stall, overhead, criu (see bench/README.md)\n");
   std::exit(code);
 }
 
@@ -66,7 +68,7 @@ int main(int argc, char** argv) {
   if (c.scenario.empty()) usage(2);
   auto it = kScenarios.find(c.scenario);
   if (it == kScenarios.end()) {
-    std::fprintf(stderr, "ckpt-bench: unknown scenario '%s' (persist, dedup, stall, overhead)\n",
+    std::fprintf(stderr, "ckpt-bench: unknown scenario '%s' (persist, dedup, stall, overhead, criu)\n",
                  c.scenario.c_str());
     return 2;
   }
