@@ -51,9 +51,11 @@ if usable "$PREFIX/sbin/criu" && [[ "$(cat "$PREFIX/patches.sha256" 2>/dev/null)
 fi
 
 if [[ "$(id -u)" -ne 0 ]]; then
-  echo "setup-criu: building CRIU needs root (apt-get, and criu check needs CAP_SYS_ADMIN);" \
-    "run make as root or set CKPT_CRIU to a working criu >= 4.0" >&2
-  exit 1
+  # Not fatal: the library and its tests work without CRIU; process checkpoints (and
+  # their tests, which fail saying so) need root anyway.
+  echo "setup-criu: warning: no working CRIU >= 4.0, and building one needs root (apt-get;" \
+    "criu check needs CAP_SYS_ADMIN); run make as root or set CKPT_CRIU" >&2
+  exit 0
 fi
 
 BUILD_PKGS=(make gcc patch pkg-config xz-utils curl python3 libprotobuf-c-dev protobuf-c-compiler
