@@ -62,7 +62,7 @@ struct ProcessRestoreOptions {
   // true: return once the tree runs (reparented to init); false: wait for the restored
   // root process to exit (ckpt becomes its subreaper) and report its exit status.
   bool detach = true;
-  std::string work_dir;  // as for dump
+  std::string work_dir;  // as for dump, but falling back to /var/tmp, not the store's tmp/
 };
 
 struct ProcessRestoreResult {

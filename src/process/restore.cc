@@ -60,8 +60,9 @@ Result<ProcessRestoreResult> restore_process(Store& store, std::string_view ref,
   CKPT_ASSIGN_OR_RETURN(CriuBinary criu, find_criu());
   uint64_t bytes = 0;
   for (const auto& s : m.streams) bytes += s.info.length;
-  const std::string parent =
-      choose_work_parent(o.work_dir, bytes + (64 << 20), st.layout().tmp_dir());
+  // Not the store's tmp/ as a fallback: a writer opening the store may clean it, and a
+  // restore does not hold the writer lock.
+  const std::string parent = choose_work_parent(o.work_dir, bytes + (64 << 20), "/var/tmp");
   CKPT_RETURN_IF_ERROR(make_dir(parent));
   CKPT_ASSIGN_OR_RETURN(WorkDir dir, WorkDir::create(parent, "ckpt-restore-"));
   {
