@@ -17,6 +17,11 @@ constexpr size_t kMaxOutput = 1 << 20;
 
 // In the child between fork and exec: only async-signal-safe calls.
 [[noreturn]] void exec_child(const std::vector<char*>& args, int out) {
+  // The caller may block signals it waits for (ckpt run blocks SIGCHLD, SIGTERM...); the
+  // mask survives exec, and CRIU must not start with them blocked.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   int in = ::open("/dev/null", O_RDONLY);
   if (in >= 0) ::dup2(in, 0);
   ::dup2(out, 1);

@@ -16,8 +16,8 @@ struct CommandResult {
 };
 
 // Runs argv[0] (a path) with argv; waits at most `timeout_ms`, then kills it (SIGKILL)
-// and reports timed_out. The child gets /dev/null as stdin and no other descriptors of
-// ours (every descriptor of ckpt is close-on-exec or closed here).
+// and reports timed_out. The child gets /dev/null as stdin, no other descriptors of ours
+// and an empty signal mask.
 Result<CommandResult> run_command(const std::vector<std::string>& argv, int timeout_ms);
 
 }  // namespace ckpt

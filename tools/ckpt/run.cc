@@ -69,7 +69,10 @@ bool checkpoint(const GlobalOptions& g, const RunCmdOptions& o, ProcessDumpOptio
   if (o.keep_last == 0) return true;
   // Retention among this run's checkpoints only.
   auto all = store->list();
-  if (!all.ok()) return fail(all.status()), false;
+  if (!all.ok()) {
+    fail(all.status());
+    return false;
+  }
   PruneOptions p{.keep_last = o.keep_last};
   for (const auto& c : *all) {
     auto it = c.attrs.find("ckpt_run");
