@@ -9,6 +9,7 @@
 //   stall     application-visible stall per strategy vs. fork() and memcpy of everything
 //   overhead  slowdown of a memory-writing loop checkpointed once a second vs. untracked
 //   restore   eager and lazy restore (resume, resident, first touch) vs. read() of the packs
+//   criu      ckpt dump of a process (CRIU underneath) vs. raw criu dump: time, frozen, size
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -26,6 +27,7 @@ const std::map<std::string, void (*)(const bench::Config&, bench::Report&)> kSce
     {"stall", bench::stall},
     {"overhead", bench::overhead},
     {"restore", bench::restore},
+    {"criu", bench::criu},
 };
 
 // The machine is shared: say how busy it was (stderr, so --json output stays clean).
@@ -40,7 +42,7 @@ void log_load(const char* when) {
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: ckpt-bench SCENARIO [--quick] [--json] [--dir DIR]\n"
-               "scenarios: persist, dedup, stall, overhead, restore (see bench/README.md)\n");
+               "scenarios: persist, dedup, stall, overhead, restore, criu (see bench/README.md)\n");
   std::exit(code);
 }
 
@@ -68,7 +70,9 @@ int main(int argc, char** argv) {
   if (c.scenario.empty()) usage(2);
   auto it = kScenarios.find(c.scenario);
   if (it == kScenarios.end()) {
-    std::fprintf(stderr, "ckpt-bench: unknown scenario '%s' (persist, dedup, stall, overhead, restore)\n",
+    std::fprintf(stderr,
+                 "ckpt-bench: unknown scenario '%s' (persist, dedup, stall, overhead, restore, "
+                 "criu)\n",
                  c.scenario.c_str());
     return 2;
   }

@@ -17,6 +17,7 @@
 #include "runtime/thread_pauser.h"
 #include "snapshot/snapshot_strategy.h"
 #include "store/checkpoint_writer.h"
+#include "store/format.h"
 #include "store/store_impl.h"
 #include "util/fs.h"
 #include "util/thread_pool.h"
@@ -437,6 +438,12 @@ Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const Restore
   CKPT_ASSIGN_OR_RETURN(FileLock readers, I.st->lock_readers(FileLock::Mode::kShared, "restore"));
   CKPT_ASSIGN_OR_RETURN(std::string id, I.st->resolve(ref));
   CKPT_ASSIGN_OR_RETURN(Manifest m, I.st->manifest(id));
+  if (m.flags & format::kManifestProcess)
+    return Status(Code::kInvalidArgument,
+                  checkpoint_name(m) +
+                      " is a process checkpoint (CRIU images): restore it with "
+                      "'ckpt restore " +
+                      m.id_hex() + "'");
   // Files first: a missing or changed file stops the restore before memory is touched.
   std::vector<FileInfo> files;
   for (const auto& s : m.streams) {

@@ -76,6 +76,10 @@ int run_restore_info(const GlobalOptions& g, const RestoreInfoOptions& o) {
       case StreamKind::kBlob:
         action = "blob of " + std::to_string(s.length) + " bytes";
         break;
+      case StreamKind::kImage:
+        action = "CRIU image file of " + std::to_string(s.length) +
+                 " bytes, written for 'criu restore' by 'ckpt restore'";
+        break;
     }
     // RestoreMode::kAuto's choice (design.md, Restore), given the uffd-wp-async tracker.
     std::string mode = "eager";
