@@ -198,6 +198,8 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
   impl->options = options;
   CKPT_ASSIGN_OR_RETURN(impl->store, Store::open(options.store, options.store_options));
   impl->st = &impl->store->impl();
+  if (impl->st->encrypted())
+    CKPT_RETURN_IF_ERROR(impl->st->crypto()->require_write("a checkpointer on " + options.store));
   CKPT_RETURN_IF_ERROR(impl->st->lock_writer("open a checkpointer on " + options.store));
   // cow saves pages before the application's first write, which only sync-mode
   // write-protect can do: "auto" means uffd-wp-sync for it.
@@ -428,7 +430,7 @@ Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const Restore
   CKPT_ASSIGN_OR_RETURN(Remaps remaps, parse_remaps(options.remap));
   CKPT_ASSIGN_OR_RETURN(FileLock readers, I.st->lock_readers(FileLock::Mode::kShared, "restore"));
   CKPT_ASSIGN_OR_RETURN(std::string id, I.st->resolve(ref));
-  CKPT_ASSIGN_OR_RETURN(Manifest m, I.st->manifest(id));
+  CKPT_ASSIGN_OR_RETURN(Manifest m, I.st->manifest_contents(id));
   // Files first: a missing or changed file stops the restore before memory is touched.
   std::vector<FileInfo> files;
   for (const auto& s : m.streams) {
