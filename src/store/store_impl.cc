@@ -112,6 +112,9 @@ Result<Manifest> StoreImpl::decode_any_manifest(std::span<const uint8_t> bytes,
     return Status(Code::kCorruption,
                   "manifest " + path + " is sealed but the store is not encrypted; remove it");
   CKPT_ASSIGN_OR_RETURN(SealedManifest sm, decode_sealed_manifest(bytes, path));
+  if (sm.header.store_uuid != header_.uuid)  // before looking for its key
+    return Status(Code::kCorruption, "manifest " + path + " belongs to another store (uuid " +
+                                         to_hex(sm.header.store_uuid.data(), 16) + ")");
   if (!crypto_->can_read()) return sm.header;
   auto key = crypto_->data_key(sm.header.key_id);
   // Not a recipient of this checkpoint: it is listed like one read without a key, and
