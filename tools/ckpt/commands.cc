@@ -162,7 +162,7 @@ int run_show(const GlobalOptions& g, const ShowOptions& o) {
   head.add("parent", info->parent.empty() ? "-" : info->parent);
   head.add("created", format_local_time(info->created_unix_ns) + " (" +
                           format_utc_time(info->created_unix_ns) + ")");
-  head.add("labels", info->labels.empty() ? "-" : join(info->labels, ", "));
+  if (!info->sealed) head.add("labels", info->labels.empty() ? "-" : join(info->labels, ", "));
   head.add("flags", hex_address(info->flags) + ((info->flags & 1) ? " (encrypted)" : ""));
   head.print(std::cout);
   if (info->sealed) {
