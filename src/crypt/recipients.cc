@@ -29,8 +29,8 @@ Result<Recipients> decode_recipients(std::span<const uint8_t> data, const Key32*
                                      const std::string& path) {
   auto bad = [&](const std::string& why) {
     return Status(Code::kCorruption, "recipients file " + path + ": " + why +
-                                         "; no checkpoint can be written until it is repaired "
-                                         "(`ckpt recipient set` with the writer key)");
+                                         "; no checkpoint can be written until it is restored "
+                                         "from a backup or replica");
   };
   if (data.size() < 8 + 4 + 16 + 16 + 2 + 32) return bad("truncated");
   if (std::memcmp(data.data(), kMagic, 8) != 0) return bad("bad magic");

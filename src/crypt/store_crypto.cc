@@ -61,8 +61,12 @@ Result<std::unique_ptr<StoreCrypto>> StoreCrypto::open(const StoreLayout& layout
   }
   if (c->dedup_) {
     CKPT_RETURN_IF_ERROR(c->derive_from_dedup());
-    CKPT_ASSIGN_OR_RETURN(Recipients r, c->recipients());
-    CKPT_RETURN_IF_ERROR(c->make_hasher(r));
+    auto r = c->recipients();
+    if (r.ok()) {
+      CKPT_RETURN_IF_ERROR(c->make_hasher(*r));
+    } else if (!writer_key_path.empty()) {
+      return r.status();  // a writer cannot work without its recipients
+    }  // else: a reader whose identity could also write; reading does not need them
   }
   return c;
 }
@@ -138,7 +142,10 @@ Result<std::unique_ptr<SealingKey>> StoreCrypto::new_data_key() {
 }
 
 Result<Recipients> StoreCrypto::recipients(bool authenticated) const {
-  if (authenticated) CKPT_RETURN_IF_ERROR(require_write("the recipients list"));
+  if (authenticated && !dedup_)
+    return Status(Code::kFailedPrecondition,
+                  "the recipients list needs the store's writer key: pass --writer-key FILE "
+                  "(written by `ckpt init --recipient`) or a recipient's --identity");
   CKPT_ASSIGN_OR_RETURN(auto bytes, read_file(layout_.recipients()));
   CKPT_ASSIGN_OR_RETURN(
       Recipients r,
@@ -150,7 +157,7 @@ Result<Recipients> StoreCrypto::recipients(bool authenticated) const {
 }
 
 Status StoreCrypto::set_recipients(const std::vector<PublicKey>& keys) {
-  CKPT_RETURN_IF_ERROR(require_write("changing the recipients"));
+  if (!dedup_) CKPT_RETURN_IF_ERROR(require_write("changing the recipients"));
   if (keys.empty())
     return Status(Code::kInvalidArgument,
                   "an encrypted store needs at least one recipient (--recipient PUB)");

@@ -43,7 +43,8 @@ class StoreCrypto {
                                                    const std::string& writer_key_path);
 
   bool can_read() const { return identity_.has_value(); }
-  bool can_write() const { return dedup_.has_value(); }
+  // Writing needs the dedup key and an intact recipients list (for the identity key).
+  bool can_write() const { return hasher_ != nullptr; }
   // Errors saying which key is missing and how to pass it; `what` names the object.
   Status require_read(const std::string& what) const;
   Status require_write(const std::string& what) const;
@@ -61,6 +62,7 @@ class StoreCrypto {
   Result<std::unique_ptr<SealingKey>> new_data_key();
 
   // Recipients of future checkpoints. Changing them needs the dedup key.
+  // Authenticated (the default) needs the dedup key.
   Result<Recipients> recipients(bool authenticated = true) const;
   // Also re-wraps the dedup key (keys/store.key) to exactly `keys`.
   Status set_recipients(const std::vector<PublicKey>& keys);
