@@ -229,6 +229,20 @@ TEST(TamperTest, TruncatedOrWrongKeyFilesAreRefusedByPath) {
   EXPECT_TRUE(contains(store.status(), "do not match")) << store.status().to_string();
 }
 
+TEST(TamperTest, WriterRefusesAStoreWhoseEncryptedFlagWasCleared) {
+  Fixture f;
+  const std::string header = f.dir.sub("store.ckpt");
+  auto bytes = test::read_all(header);
+  bytes[16] &= ~uint8_t{1};  // incompat bit 0
+  test::write_all_file(header, bytes);
+  test::fix_trailer(header);
+  StoreOptions so;
+  so.writer_key = f.k.writer_key;
+  auto cp = Checkpointer::open({.store = f.dir.path(), .store_options = so});
+  ASSERT_FALSE(cp.ok());
+  EXPECT_TRUE(contains(cp.status(), "refusing to write plaintext")) << cp.status().to_string();
+}
+
 TEST(TamperTest, RecipientsListChangedWithoutTheWriterKeyIsRefused) {
   Fixture f;
   // An attacker who can write the store appends their own public key.
