@@ -58,6 +58,14 @@ int run(int argc, char** argv) {
 
   GlobalOptions g;
   app.add_option("--store", g.store, "Store directory (default: $CKPT_STORE)")->type_name("DIR");
+  app.add_option("--identity", g.identity,
+                 "Encrypted stores: a recipient's private key, to read checkpoint contents "
+                 "(default: $CKPT_IDENTITY)")
+      ->type_name("KEY");
+  app.add_option("--writer-key", g.writer_key,
+                 "Encrypted stores: the writer key, to write (init: where to create it; "
+                 "default: $CKPT_WRITER_KEY)")
+      ->type_name("FILE");
 
   auto json_flag = [](CLI::App* cmd, bool& flag) {
     cmd->add_flag("--json", flag, "Print machine-readable JSON on stdout");
@@ -72,7 +80,37 @@ int run(int argc, char** argv) {
                    "(default 4096)")
       ->type_name("N")
       ->check(kAtLeastOne);
+  init->add_option("--recipient", init_o.recipients,
+                   "Create an encrypted store whose checkpoints are readable by this public "
+                   "key (repeatable; needs --writer-key)")
+      ->type_name("PUB");
   json_flag(init, init_o.json);
+
+  KeygenOptions keygen_o;
+  auto* keygen = app.add_subcommand(
+      "keygen", "Create an administrator key pair for encrypted stores (needs no store)");
+  keygen->add_option("--out", keygen_o.out, "Directory for NAME.key and NAME.pub")
+      ->required()
+      ->type_name("DIR");
+  keygen->add_option("--name", keygen_o.name, "File name stem")->capture_default_str();
+  json_flag(keygen, keygen_o.json);
+
+  RecipientOptions recip_o;
+  auto* recip = app.add_subcommand(
+      "recipient", "List, add or remove the recipients of future checkpoints (encrypted stores)");
+  recip->add_option("action", recip_o.action, "list | add | remove")
+      ->check(CLI::IsMember({"list", "add", "remove"}))
+      ->required();
+  recip->add_option("keys", recip_o.keys, "Public key files (add, remove)")->type_name("PUB");
+  json_flag(recip, recip_o.json);
+
+  RewrapOptions rewrap_o;
+  auto* rewrap = app.add_subcommand(
+      "rewrap", "Wrap existing checkpoints' data keys to a new recipient, or drop one's wraps");
+  rewrap->add_option("--add-recipient", rewrap_o.add, "Public key file (needs --identity)")
+      ->type_name("PUB");
+  rewrap->add_option("--remove-recipient", rewrap_o.remove, "Public key file")->type_name("PUB");
+  json_flag(rewrap, rewrap_o.json);
 
   LsOptions ls_o;
   auto* ls = app.add_subcommand("ls", "List the checkpoints, oldest first");
@@ -98,6 +136,9 @@ int run(int argc, char** argv) {
   verify->add_option("ids", verify_o.refs, "Checkpoints to verify (ids, prefixes or 'latest')")
       ->type_name("ID");
   verify->add_flag("--all", verify_o.all, "Verify every checkpoint and pack (the default)");
+  verify->add_flag("--read-data", verify_o.read_data,
+                   "Encrypted stores: authenticate and re-hash the data (needs --identity); "
+                   "plain stores always do");
   json_flag(verify, verify_o.json);
 
   DiffOptions diff_o;
@@ -218,6 +259,15 @@ int run(int argc, char** argv) {
   if (dump->parsed()) return run_dump(g, dump_o);
   if (restore->parsed()) return run_restore(g, restore_o);
   if (run_cmd->parsed()) return run_run(g, run_o);
+  if (keygen->parsed()) return run_keygen(keygen_o);
+  if (recip->parsed()) {
+    if (recip_o.action != "list" && recip_o.keys.empty()) {
+      print_error("recipient " + recip_o.action + ": give one or more public key files");
+      return kExitUsage;
+    }
+    return run_recipient(g, recip_o);
+  }
+  if (rewrap->parsed()) return run_rewrap(g, rewrap_o);
   print_error("no command given");
   return kExitUsage;
 }
