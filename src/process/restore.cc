@@ -31,7 +31,8 @@ std::string attr(const Manifest& m, const std::string& key) {
 
 Result<Manifest> process_manifest(StoreImpl& st, std::string_view ref) {
   CKPT_ASSIGN_OR_RETURN(std::string id, st.resolve(ref));
-  CKPT_ASSIGN_OR_RETURN(Manifest m, st.manifest(id));
+  // Sealed (encrypted, read without --identity): refused here, naming what to pass.
+  CKPT_ASSIGN_OR_RETURN(Manifest m, st.manifest_contents(id));
   if (!(m.flags & format::kManifestProcess))
     return Status(Code::kInvalidArgument,
                   checkpoint_name(m) +

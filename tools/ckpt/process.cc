@@ -12,7 +12,9 @@ namespace ckpt::cli {
 std::unique_ptr<Store> open_or_create_store(const GlobalOptions& g) {
   auto path = store_path(g);
   if (!path) return nullptr;
-  auto store = Store::open(*path, {.create_if_missing = true});
+  StoreOptions options = store_options(g);  // --writer-key / --identity for encrypted stores
+  options.create_if_missing = true;
+  auto store = Store::open(*path, options);
   if (!store.ok()) {
     fail(store.status());
     return nullptr;
