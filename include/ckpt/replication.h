@@ -100,6 +100,10 @@ class Spare {
   std::unique_ptr<SpareImpl> impl_;
 };
 
+// Writes a fresh pre-shared key (32 random bytes) to the new file `path`, mode 0600;
+// kAlreadyExists rather than overwrite one (`ckpt keygen --psk FILE`).
+Status write_new_psk(const std::string& path);
+
 // The epoch stored in `store_dir` (0 if none was ever written).
 Result<uint64_t> read_epoch(const std::string& store_dir);
 

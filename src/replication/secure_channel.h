@@ -6,6 +6,7 @@
 // a replayed, reordered or garbled frame is detected at the first frame it touches.
 #pragma once
 
+#include <ckpt/replication.h>
 #include <ckpt/status.h>
 
 #include <array>
@@ -23,8 +24,6 @@ using PreSharedKey = std::array<uint8_t, 32>;
 // Reads a key file written by `ckpt keygen --psk`: exactly 32 bytes, readable by its
 // owner only (a key others can read is refused).
 Result<PreSharedKey> read_psk(const std::string& path);
-// Writes 32 random bytes to a new file `path` with mode 0600 (refuses to overwrite).
-Status write_new_psk(const std::string& path);
 
 struct Frame {
   uint8_t type = 0;

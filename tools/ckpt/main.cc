@@ -4,6 +4,7 @@
 //
 // Exit status: 0 success, 1 failure (including problems found by verify), 2 usage error.
 // Errors go to stderr as "ckpt: <message>"; --json output goes to stdout.
+#include <ckpt/replication.h>
 #include <ckpt/version.h>
 
 #include <CLI/CLI.hpp>
@@ -136,6 +137,13 @@ int run(int argc, char** argv) {
       "(needs no store)");
   json_flag(check, check_o.json);
 
+  std::string psk_path;
+  auto* keygen =
+      app.add_subcommand("keygen", "Write a fresh pre-shared key for replication (needs no store)");
+  keygen->add_option("--psk", psk_path, "New key file (32 random bytes, mode 0600)")
+      ->type_name("FILE")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -159,6 +167,13 @@ int run(int argc, char** argv) {
   if (prune->parsed()) return run_prune(g, prune_o);
   if (gc->parsed()) return run_gc(g, gc_o);
   if (check->parsed()) return run_check(check_o);
+  if (keygen->parsed()) {
+    if (Status st = write_new_psk(psk_path); !st.ok()) {
+      print_error("keygen: " + st.message());
+      return kExitFailure;
+    }
+    return kExitOk;
+  }
   print_error("no command given");
   return kExitUsage;
 }
