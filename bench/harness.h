@@ -138,5 +138,6 @@ void dedup(const Config& c, Report& report);
 void stall(const Config& c, Report& report);
 void overhead(const Config& c, Report& report);
 void restore(const Config& c, Report& report);
+void replicate(const Config& c, Report& report);
 
 }  // namespace bench

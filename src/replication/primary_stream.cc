@@ -104,6 +104,10 @@ void PrimaryStream::run() {
     }
     auto ch = SecureChannel::connect(opt_.spare, psk_, static_cast<int>(opt_.timeout_ms));
     Status st = ch.ok() ? session(*ch) : ch.status();
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (stop_) return;
+    }
     fail(st);
     std::unique_lock<std::mutex> lk(mu_);
     if (state_.fenced) {
