@@ -2,12 +2,15 @@
 // over loopback TCP: sync commit, increments, catch-up, wrong key, takeover, fencing.
 #include <ckpt/checkpointer.h>
 #include <ckpt/replication.h>
+#include <ckpt/run.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <thread>
 
+#include "replication/kv_cluster.h"
 #include "replication/secure_channel.h"
 #include "test_util.h"
 
@@ -189,6 +192,43 @@ TEST_F(ReplicationStream, SpareTakesOverWhenThePrimaryGoesAndFencesItWhenItRetur
   ASSERT_TRUE(stale->checkpoint().ok());
   Status st = stale->wait();
   EXPECT_EQ(st.code(), Code::kFailedPrecondition) << st.to_string();
+}
+
+TEST_F(ReplicationStream, RunAsSpareTakesOverAndResumesTheWorkerWithTheReplicatedState) {
+  const std::string addr = test::loopback(test::free_port());
+  std::atomic<int> seen{-1};
+  Status ran;
+  std::vector<uint8_t> restored(state.size());
+  std::thread spare_side([&] {
+    RunOptions o{.checkpointer = {.store = dir.sub("spare")}};
+    o.setup = [&](Checkpointer& cp) {
+      return cp.protect("state", restored.data(), restored.size());
+    };
+    o.spare = SpareOptions{.store = dir.sub("spare"),
+                           .listen = addr,
+                           .psk_file = psk,
+                           .timeout_ms = 300,
+                           .log = [](std::string_view) {}};
+    ran = run(
+        o, [](Checkpointer&) { return Status(Code::kInternal, "init must not run on takeover"); },
+        [&](Checkpointer& cp, Loop& loop) -> Status {
+          CKPT_ASSIGN_OR_RETURN(auto b, cp.get_blob("counter"));
+          seen = b.empty() ? -2 : b[0];
+          return {};
+        });
+  });
+  {
+    auto cp = primary(addr);
+    ASSERT_TRUE(cp);
+    const std::vector<uint8_t> counter{41};
+    ASSERT_TRUE(cp->put_blob("counter", counter).ok());
+    auto id = test::durable(*cp);
+    ASSERT_TRUE(id.ok()) << id.status().to_string();
+  }  // the primary goes away
+  spare_side.join();
+  EXPECT_TRUE(ran.ok()) << ran.to_string();
+  EXPECT_EQ(seen, 41);
+  EXPECT_EQ(restored, state);
 }
 
 }  // namespace
