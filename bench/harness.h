@@ -139,5 +139,6 @@ void stall(const Config& c, Report& report);
 void overhead(const Config& c, Report& report);
 void restore(const Config& c, Report& report);
 void replicate(const Config& c, Report& report);
+void failover(const Config& c, Report& report);
 
 }  // namespace bench

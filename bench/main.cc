@@ -10,6 +10,7 @@
 //   overhead  slowdown of a memory-writing loop checkpointed once a second vs. untracked
 //   restore   eager and lazy restore (resume, resident, first touch) vs. read() of the packs
 //   replicate checkpoint to a hot spare over loopback (full, 1 % dirty) vs. a plain TCP stream
+//   failover  SIGKILL of a replicating primary -> the spare has taken over and restored
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -24,6 +25,7 @@ namespace {
 const std::map<std::string, void (*)(const bench::Config&, bench::Report&)> kScenarios = {
     {"persist", bench::persist},   {"dedup", bench::dedup},     {"stall", bench::stall},
     {"overhead", bench::overhead}, {"restore", bench::restore}, {"replicate", bench::replicate},
+    {"failover", bench::failover},
 };
 
 // The machine is shared: say how busy it was (stderr, so --json output stays clean).
@@ -36,10 +38,10 @@ void log_load(const char* when) {
 }
 
 [[noreturn]] void usage(int code) {
-  std::fprintf(
-      code ? stderr : stdout,
-      "usage: ckpt-bench SCENARIO [--quick] [--json] [--dir DIR]\n"
-      "scenarios: persist, dedup, stall, overhead, restore, replicate (see bench/README.md)\n");
+  std::fprintf(code ? stderr : stdout,
+               "usage: ckpt-bench SCENARIO [--quick] [--json] [--dir DIR]\n"
+               "scenarios: persist, dedup, stall, overhead, restore, replicate, failover (see "
+               "bench/README.md)\n");
   std::exit(code);
 }
 
@@ -67,10 +69,10 @@ int main(int argc, char** argv) {
   if (c.scenario.empty()) usage(2);
   auto it = kScenarios.find(c.scenario);
   if (it == kScenarios.end()) {
-    std::fprintf(
-        stderr,
-        "ckpt-bench: unknown scenario '%s' (persist, dedup, stall, overhead, restore, replicate)\n",
-        c.scenario.c_str());
+    std::fprintf(stderr,
+                 "ckpt-bench: unknown scenario '%s' (persist, dedup, stall, overhead, restore, "
+                 "replicate, failover)\n",
+                 c.scenario.c_str());
     return 2;
   }
   try {
