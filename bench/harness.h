@@ -140,5 +140,6 @@ void overhead(const Config& c, Report& report);
 void restore(const Config& c, Report& report);
 void replicate(const Config& c, Report& report);
 void failover(const Config& c, Report& report);
+void criu(const Config& c, Report& report);
 
 }  // namespace bench

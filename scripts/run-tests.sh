@@ -148,6 +148,15 @@ run_tsan_tests() {
 
 wanted() { [[ " $STAGES " == *" $1 "* ]]; }
 
+# The process-checkpoint tests (tests/criu/) run in the unit and ASan stages (the ckpt
+# binary under test is instrumented, the programs it dumps are plain python3/sh) and not
+# under TSan (its filter above selects the concurrency tests only). Binaries in
+# build-asan/ look for CRIU next to themselves, where there is none: point them at the
+# private build scripts/setup-criu.sh made, unless a CRIU was chosen already.
+if [[ -z "${CKPT_CRIU:-}" && -x build/criu/sbin/criu ]]; then
+  export CKPT_CRIU="$PWD/build/criu/sbin/criu"
+fi
+
 if wanted unit; then
   stage "unit tests (build)" run_ctest build || true
 fi

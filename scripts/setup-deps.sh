@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages ckpt needs to build and test, only those missing.
+# Installs the Debian packages ckpt needs to build and test, only those missing, then
+# makes CRIU available (scripts/setup-criu.sh).
 # Run as root on Debian bookworm (CI and a fresh machine); a non-root user gets a clear list.
 set -euo pipefail
 
@@ -12,13 +13,16 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "setup: installing missing packages: ${missing[*]}"
-if [ "$(id -u)" -ne 0 ]; then
-  echo "setup: not root; install them with: sudo apt-get install ${missing[*]}" >&2
-  exit 1
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing missing packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: not root; install them with: sudo apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# CRIU >= 4.0 for process checkpoints: the system's, or built into build/criu/.
+"$(dirname "$0")/setup-criu.sh"

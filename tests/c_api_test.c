@@ -45,7 +45,10 @@ int main(int argc, char** argv) {
   } else {
     char id[CKPT_ID_LEN];
     if (ckpt_latest(h, id) != 1) return fail(h, "latest");
+    if (ckpt_restore_mode(h, NULL, CKPT_RESTORE_LAZY) != CKPT_OK) return fail(h, "lazy restore");
+    if (ckpt_wait_restored(h) != CKPT_OK) return fail(h, "wait_restored");
     if (ckpt_restore(h, NULL) != CKPT_OK) return fail(h, "restore");
+    if (ckpt_restore_mode(h, NULL, 7) != CKPT_E_INVALID) return fail(h, "bad mode accepted");
     struct state* s = ckpt_arena_root(h, "c-state");
     if (!s || s->self != s || s->counter != 41 || strcmp(s->text, "hello from C") != 0)
       return fail(h, "restored arena state differs");

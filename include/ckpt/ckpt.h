@@ -59,8 +59,14 @@ int ckpt_checkpoint(ckpt_t* h, const char* label, char id_out[CKPT_ID_LEN]);
 int ckpt_wait(ckpt_t* h);
 /* 1 and the id if the store has a checkpoint, 0 if none, <0 on error. */
 int ckpt_latest(ckpt_t* h, char id_out[CKPT_ID_LEN]);
-/* ref: "latest", an id or a unique prefix; NULL means "latest". */
+/* ref: "latest", an id or a unique prefix; NULL means "latest". Restores with the
+   default mode: lazily where the dirty tracker allows (see RestoreMode in checkpointer.h). */
 int ckpt_restore(ckpt_t* h, const char* ref);
+/* The same with a mode: CKPT_RESTORE_AUTO, CKPT_RESTORE_EAGER or CKPT_RESTORE_LAZY. */
+enum { CKPT_RESTORE_AUTO = 0, CKPT_RESTORE_EAGER = 1, CKPT_RESTORE_LAZY = 2 };
+int ckpt_restore_mode(ckpt_t* h, const char* ref, int mode);
+/* After a lazy restore: blocks until every page is back. */
+int ckpt_wait_restored(ckpt_t* h);
 
 void ckpt_free(void* p);
 

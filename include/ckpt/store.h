@@ -78,6 +78,9 @@ struct PruneOptions {
   uint64_t keep_last = 0;        // 0: no count rule
   int64_t keep_within_sec = -1;  // <0: no age rule
   bool dry_run = false;
+  // Non-empty: the rules apply to these checkpoints only (full ids); all others are kept.
+  // `ckpt run --keep-last` prunes the checkpoints of its own run this way.
+  std::vector<std::string> only_ids;
 };
 
 struct PruneReport {

@@ -13,6 +13,7 @@ enum class StreamKind : uint8_t {
   kRange = 1,  // a protected memory range (restored into the range registered under its name)
   kArena = 2,  // a checkpoint-safe arena (restored at its recorded base address)
   kBlob = 3,   // application bytes from put_blob()
+  kImage = 4,  // a file of a CRIU image directory (process checkpoints, include/ckpt/process.h)
 };
 const char* stream_kind_name(StreamKind kind);
 

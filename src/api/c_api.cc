@@ -125,8 +125,23 @@ int ckpt_latest(ckpt_t* h, char id_out[CKPT_ID_LEN]) {
 }
 
 int ckpt_restore(ckpt_t* h, const char* ref) {
-  auto r = h->cp->restore(ref ? ref : "latest");
+  return ckpt_restore_mode(h, ref, CKPT_RESTORE_AUTO);
+}
+
+int ckpt_restore_mode(ckpt_t* h, const char* ref, int mode) {
+  if (mode < CKPT_RESTORE_AUTO || mode > CKPT_RESTORE_LAZY)
+    return fail(h,
+                ckpt::Status(ckpt::Code::kInvalidArgument,
+                             "ckpt_restore_mode: mode must be CKPT_RESTORE_AUTO, _EAGER or _LAZY"));
+  ckpt::RestoreOptions o;
+  o.mode = static_cast<ckpt::RestoreMode>(mode);  // same order as the C constants
+  auto r = h->cp->restore(ref ? ref : "latest", o);
   return r.ok() ? CKPT_OK : fail(h, r.status());
+}
+
+int ckpt_wait_restored(ckpt_t* h) {
+  ckpt::Status st = h->cp->wait_restored();
+  return st.ok() ? CKPT_OK : fail(h, st);
 }
 
 void ckpt_free(void* p) { std::free(p); }

@@ -19,6 +19,7 @@
 #include "runtime/thread_pauser.h"
 #include "snapshot/snapshot_strategy.h"
 #include "store/checkpoint_writer.h"
+#include "store/format.h"
 #include "store/store_impl.h"
 #include "util/fs.h"
 #include "util/thread_pool.h"
@@ -259,7 +260,7 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
 Status Checkpointer::protect(std::string_view name, void* addr, size_t len) {
   impl_->persister->wait_idle();
   CKPT_ASSIGN_OR_RETURN(Region * r, impl_->regions->add_range(std::string(name), addr, len));
-  if (Status st = impl_->tracker->track(*r); !st.ok())
+  if (Status st = impl_->tracker->track_fresh(*r); !st.ok())
     impl_->log("range '" + r->name + "' is checkpointed by hashing every chunk: " + st.message());
   return {};
 }
@@ -287,7 +288,7 @@ Result<Arena*> Checkpointer::create_arena(std::string_view name, const ArenaOpti
                                               "an explicit ArenaOptions::base");
   CKPT_ASSIGN_OR_RETURN(auto arena, ArenaImpl::create(n, base, options.size));
   CKPT_ASSIGN_OR_RETURN(Region * r, impl_->regions->add_arena(n, std::move(arena)));
-  if (Status st = impl_->tracker->track(*r); !st.ok())
+  if (Status st = impl_->tracker->track_fresh(*r); !st.ok())
     impl_->log("arena '" + n + "' is checkpointed by hashing every chunk: " + st.message());
   return static_cast<Arena*>(r->arena.get());
 }
@@ -467,6 +468,12 @@ Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const Restore
   CKPT_ASSIGN_OR_RETURN(FileLock readers, I.st->lock_readers(FileLock::Mode::kShared, "restore"));
   CKPT_ASSIGN_OR_RETURN(std::string id, I.st->resolve(ref));
   CKPT_ASSIGN_OR_RETURN(Manifest m, I.st->manifest(id));
+  if (m.flags & format::kManifestProcess)
+    return Status(Code::kInvalidArgument,
+                  checkpoint_name(m) +
+                      " is a process checkpoint (CRIU images): restore it with "
+                      "'ckpt restore " +
+                      m.id_hex() + "'");
   // Files first: a missing or changed file stops the restore before memory is touched.
   std::vector<FileInfo> files;
   for (const auto& s : m.streams) {

@@ -14,6 +14,8 @@ const char* stream_kind_name(StreamKind kind) {
       return "arena";
     case StreamKind::kBlob:
       return "blob";
+    case StreamKind::kImage:
+      return "image";
   }
   return "unknown";
 }

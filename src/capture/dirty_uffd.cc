@@ -40,8 +40,7 @@ Status UffdAsyncTracker::scan(uintptr_t lo, uintptr_t hi, Fn&& fn) {
   return pagemap_scan_written(pagemap_.get(), lo, hi, /*reprotect=*/true, fn);
 }
 
-Status UffdAsyncTracker::track(Region& region) {
-  if (region.kind == StreamKind::kBlob) return {};
+Status UffdAsyncTracker::register_wp(Region& region) {
   untrack(region);
   uintptr_t base = region.address();
   Registered reg{page_down(base), page_up(base + region.span())};
@@ -52,11 +51,24 @@ Status UffdAsyncTracker::track(Region& region) {
   if (::ioctl(uffd_.get(), UFFDIO_REGISTER, &r) != 0)
     return Status::from_errno(errno, "uffd-wp-async: register '" + region.name + "'");
   regions_[&region] = reg;
+  return {};
+}
+
+Status UffdAsyncTracker::track(Region& region) {
+  if (region.kind == StreamKind::kBlob) return {};
+  CKPT_RETURN_IF_ERROR(register_wp(region));
   // Protect what the checkpoint covers now; pages past it are protected by the first
   // collect that covers them (they read as written until then).
+  uintptr_t base = region.address();
+  uintptr_t lo = regions_[&region].lo;
   uintptr_t end = page_up(base + region.length());
-  return scan(reg.lo, std::max(end, reg.lo), [](uintptr_t, uintptr_t) {})
+  return scan(lo, std::max(end, lo), [](uintptr_t, uintptr_t) {})
       .with_context("uffd-wp-async: protect '" + region.name + "'");
+}
+
+Status UffdAsyncTracker::track_fresh(Region& region) {
+  // Unprotected pages read as written: the first collect reports (and protects) them all.
+  return region.kind == StreamKind::kBlob ? Status() : register_wp(region);
 }
 
 Result<DirtyTracker::MissingPages> UffdAsyncTracker::track_missing(Region& region,

@@ -23,12 +23,14 @@ class UffdAsyncTracker final : public DirtyTracker {
 
   const char* name() const override { return "uffd-wp-async"; }
   Status track(Region& region) override;
+  Status track_fresh(Region& region) override;
   void untrack(Region& region) override;
   Result<MissingPages> track_missing(Region& region, uint64_t missing_len) override;
   Result<std::optional<std::vector<uint64_t>>> collect(Region& region,
                                                        uint32_t chunk_size) override;
 
  private:
+  Status register_wp(Region& region);
   struct Registered {
     uintptr_t lo = 0, hi = 0;  // registered page range
   };

@@ -1,10 +1,6 @@
 // ckpt check, second half: each dirty tracker's start-up self-test and each capture
 // strategy's availability (fork is tried for real: fork + process_vm_readv).
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/uio.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,6 +9,7 @@
 #include <vector>
 
 #include "capture/dirty_tracker.h"
+#include "capture/frozen_child.h"
 #include "capture/kernel_probe.h"
 #include "snapshot/snapshot_strategy.h"
 #include "util/thread_pool.h"
@@ -40,41 +37,17 @@ FeatureCheck check_fork_strategy() {
   for (size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<uint8_t>(i * 131 + 7);
   const std::vector<uint8_t> want = buf;
 
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    c.detail = "pipe2 failed: " + errno_text(errno) + "; " + yama;
+  auto child = FrozenChild::spawn();
+  if (!child.ok()) {
+    c.detail = child.status().message() + "; " + yama;
     return c;
   }
-  UniqueFd rd(fds[0]), wr(fds[1]);
-  const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    c.detail = "fork() failed: " + errno_text(errno) + "; " + yama;
-    return c;
-  }
-  if (pid == 0) {
-    // Child: async-signal-safe calls only; exit when released or when the parent dies.
-    sigset_t all;
-    sigfillset(&all);
-    ::sigprocmask(SIG_BLOCK, &all, nullptr);
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(0);
-    ::close(fds[1]);
-    char ch;
-    while (::read(fds[0], &ch, 1) < 0 && errno == EINTR) {
-    }
-    ::_exit(0);
-  }
-  rd.reset();
   std::memset(buf.data(), 0xee, buf.size());  // the child keeps the old bytes (copy-on-write)
   iovec local{got.data(), got.size()};
   iovec remote{buf.data(), buf.size()};
-  const ssize_t n = ::process_vm_readv(pid, &local, 1, &remote, 1, 0);
+  const ssize_t n = ::process_vm_readv((*child)->pid(), &local, 1, &remote, 1, 0);
   const int err = errno;
-  wr.reset();  // release the child
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  child->reset();  // release the child
   if (n < 0) {
     c.detail = "process_vm_readv from the forked child failed: " + errno_text(err);
     if (err == EPERM) c.detail += " (ptrace access denied: Yama, seccomp or LSM policy)";

@@ -12,6 +12,8 @@ const uint8_t* Region::data() const {
       return reinterpret_cast<const uint8_t*>(arena->base());
     case StreamKind::kBlob:
       return blob.data();
+    case StreamKind::kImage:  // process images never come from a Region
+      break;
   }
   return nullptr;
 }
@@ -24,6 +26,8 @@ size_t Region::length() const {
       return arena->used();
     case StreamKind::kBlob:
       return blob.size();
+    case StreamKind::kImage:
+      break;
   }
   return 0;
 }

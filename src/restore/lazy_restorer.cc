@@ -16,6 +16,7 @@ namespace ckpt {
 
 namespace {
 constexpr uint64_t kBackgroundBatch = 64;  // chunks per background step between polls
+constexpr uint64_t kReadaheadStep = 4;     // read-ahead chunks between polls for faults
 }  // namespace
 
 struct LazyRestorer::Source {
@@ -104,6 +105,7 @@ Status LazyRestorer::finish() {
   urgent_ = true;
   wake_thread();
   done_cv_.wait(lk, [&] { return filled_; });
+  ahead_.clear();
   for (auto& s : sources_) s->region->tree.assign(std::move(s->levels));
   sources_.clear();
   active_ = urgent_ = filled_ = false;
@@ -132,7 +134,7 @@ void LazyRestorer::run() {
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
   std::unique_lock<std::mutex> lk(mu_);
   while (!stop_) {
-    bool busy = active_ && !filled_ && (budget_ > 0 || urgent_);
+    bool busy = active_ && !filled_ && (budget_ > 0 || urgent_ || !ahead_.empty());
     pollfd fds[2] = {{event_.get(), POLLIN, 0}, {uffd_, POLLIN, 0}};
     lk.unlock();
     int n = ::poll(fds, 2, busy ? 0 : -1);  // a negative fd (no uffd yet) is ignored
@@ -146,6 +148,21 @@ void LazyRestorer::run() {
       if (Status st = serve_faults(); !st.ok()) stop_process(st);
     }
     if (!active_ || filled_) continue;
+    // Read-ahead in small steps, each followed by a poll: a fault elsewhere waits for
+    // one step (~20 us), not for the whole window.
+    if (!ahead_.empty()) {
+      Readahead& ra = ahead_.front();
+      uint64_t n = std::min<uint64_t>(ra.left, kReadaheadStep);
+      if (ra.next < ra.source->done.size() && !ra.source->done[ra.next]) {
+        if (Status st = fill(*ra.source, ra.next, n, false); !st.ok()) stop_process(st);
+        ra.next += n;
+        ra.left -= n;
+      } else {
+        ra.left = 0;  // the window ends at a chunk restored before (or the stream's end)
+      }
+      if (ra.left == 0) ahead_.pop_front();
+      continue;
+    }
     background_step(urgent_);
     bool all_done = std::all_of(sources_.begin(), sources_.end(),
                                 [](const auto& s) { return s->remaining == 0; });
@@ -186,8 +203,6 @@ LazyRestorer::Source* LazyRestorer::find(uintptr_t page) {
 Status LazyRestorer::serve_faults() {
   faults_.clear();
   CKPT_RETURN_IF_ERROR(uffd_read_faults(uffd_, faults_));
-  // Two passes: every waiting thread gets its own chunk before any read-ahead runs.
-  std::vector<std::pair<Source*, uint64_t>> ahead;
   for (const UffdFault& f : faults_) {
     Source* s = active_ ? find(f.page) : nullptr;
     uint64_t c = s ? (f.page - s->base) / chunk_size_ : 0;
@@ -203,11 +218,11 @@ Status LazyRestorer::serve_faults() {
     ++faults_served_;
     CKPT_RETURN_IF_ERROR(fill(*s, c, 1, /*fault=*/true));
     uffd_wake(uffd_, f.page, kPageSize);  // in case the page was there already (EEXIST)
-    ahead.push_back({s, c + 1});
-  }
-  for (auto [s, c] : ahead) {
-    if (c < s->done.size()) CKPT_RETURN_IF_ERROR(fill(*s, c, readahead_, false));
-    s->cursor = std::min<uint64_t>(c + readahead_, s->done.size());
+    // The window after it is read ahead in steps between polls (run()); the newest
+    // fault's window goes first, and the background stream continues after it.
+    ahead_.push_front({s, c + 1, readahead_});
+    if (ahead_.size() > 64) ahead_.pop_back();  // random access: old windows lose
+    s->cursor = std::min<uint64_t>(c + 1 + readahead_, s->done.size());
   }
   return {};
 }

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -88,6 +89,12 @@ class LazyRestorer {
   std::vector<uint8_t> zeros_;                    // one chunk of zeros
   std::vector<uint8_t> staging_;
   std::vector<UffdFault> faults_;
+  struct Readahead {
+    Source* source;
+    uint64_t next;  // chunk
+    uint64_t left;  // chunks
+  };
+  std::deque<Readahead> ahead_;  // windows after recent faults, newest first
 
   mutable std::mutex mu_;
   std::condition_variable done_cv_;

@@ -68,6 +68,8 @@ Status Restorer::plan(const Manifest& m, std::vector<Step>& steps) {
       case StreamKind::kBlob:
         steps.push_back({&s, regions_.blob(info.name, true), false, false});
         break;
+      case StreamKind::kImage:  // Checkpointer::restore refuses process checkpoints first
+        return Status(Code::kInvalidArgument, who + " is a process checkpoint");
     }
   }
   return {};
@@ -120,6 +122,8 @@ Status Restorer::read_eager(const Manifest& m, std::vector<Step>& steps, std::ve
       case StreamKind::kBlob:
         blobs[i].resize(s.info.length);
         CKPT_RETURN_IF_ERROR(store_.read_stream_into(m, s, blobs[i].data(), true, &trees_[i]));
+        break;
+      case StreamKind::kImage:  // never planned
         break;
     }
   }

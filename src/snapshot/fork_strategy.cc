@@ -7,15 +7,11 @@
 // copied: ~10 ms/GiB with 4 KiB pages, ~1 ms/GiB with THP) but not with the dirty
 // count. Afterwards every first write to a page is a copy-on-write fault in the parent
 // until the child exits.
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
 #include <sys/uio.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstring>
 
+#include "capture/frozen_child.h"
 #include "snapshot/strategies.h"
 #include "util/unique_fd.h"
 
@@ -23,26 +19,11 @@ namespace ckpt {
 
 namespace {
 
-// The frozen child. Destruction closes the pipe (the child's read returns 0, it exits)
-// and reaps it.
-struct Child {
-  pid_t pid = -1;
-  UniqueFd release;  // write end; closing it lets the child go
-  ~Child() {
-    release.reset();
-    if (pid > 0) {
-      int st;
-      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-      }
-    }
-  }
-};
-
 // Reads a batch of dirty chunks from the child into a buffer with one
 // process_vm_readv per up to 1024 chunks.
 class RemoteSource final : public ChunkSource {
  public:
-  RemoteSource(std::shared_ptr<Child> child, const uint8_t* base, uint64_t len, uint32_t cs,
+  RemoteSource(std::shared_ptr<FrozenChild> child, const uint8_t* base, uint64_t len, uint32_t cs,
                const std::vector<uint64_t>* dirty)
       : child_(std::move(child)), base_(base), len_(len), cs_(cs), dirty_(dirty) {}
 
@@ -60,18 +41,18 @@ class RemoteSource final : public ChunkSource {
       size_t cnt = std::min<size_t>(1024, local.size() - i);
       size_t want = 0;
       for (size_t j = i; j < i + cnt; ++j) want += local[j].iov_len;
-      ssize_t got = ::process_vm_readv(child_->pid, &local[i], cnt, &remote[i], cnt, 0);
+      ssize_t got = ::process_vm_readv(child_->pid(), &local[i], cnt, &remote[i], cnt, 0);
       if (got < 0 || static_cast<size_t>(got) != want)
         return Status::from_errno(
             got < 0 ? errno : EIO,
-            "fork strategy: process_vm_readv from snapshot child " + std::to_string(child_->pid));
+            "fork strategy: process_vm_readv from snapshot child " + std::to_string(child_->pid()));
     }
     return {};
   }
   const uint8_t* chunk(size_t k, uint64_t) override { return buf_.data() + (k - first_) * cs_; }
 
  private:
-  std::shared_ptr<Child> child_;
+  std::shared_ptr<FrozenChild> child_;
   const uint8_t* base_;
   uint64_t len_;
   uint32_t cs_;
@@ -85,29 +66,9 @@ class ForkStrategy final : public SnapshotStrategy {
   const char* name() const override { return "fork"; }
 
   Result<Snapshot> capture(std::vector<CaptureItem>& items, uint32_t cs) override {
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return Status::from_errno(errno, "fork strategy: pipe");
-    UniqueFd rd(fds[0]), wr(fds[1]);
-    pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid < 0) return Status::from_errno(errno, "fork strategy: fork()");
-    if (pid == 0) {
-      // Child: only async-signal-safe calls. Die with the parent; wait to be released.
-      sigset_t all;
-      sigfillset(&all);
-      ::sigprocmask(SIG_BLOCK, &all, nullptr);
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(0);
-      ::close(fds[1]);
-      char c;
-      while (::read(fds[0], &c, 1) < 0 && errno == EINTR) {
-      }
-      ::_exit(0);
-    }
-    auto child = std::make_shared<Child>();
-    child->pid = pid;
-    child->release = std::move(wr);
-    rd.reset();
+    auto spawned = FrozenChild::spawn();
+    if (!spawned.ok()) return spawned.status().with_context("fork strategy");
+    std::shared_ptr<FrozenChild> child = std::move(spawned).value();
 
     Snapshot snap;
     snap.strategy = name();

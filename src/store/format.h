@@ -20,8 +20,8 @@ inline constexpr uint64_t kIncompatEncrypted = 1u << 0;  // reserved for sealed 
 inline constexpr uint64_t kIncompatKnown = 0;            // none implemented in version 1
 // Manifest flag bits.
 inline constexpr uint32_t kManifestEncrypted = 1u << 0;  // reserved
-inline constexpr uint32_t kManifestProcess = 1u << 1;    // reserved: CRIU process image
-inline constexpr uint32_t kManifestKnownFlags = 0;
+inline constexpr uint32_t kManifestProcess = 1u << 1;    // CRIU process image (kImage streams)
+inline constexpr uint32_t kManifestKnownFlags = kManifestProcess;
 
 inline constexpr uint8_t kObjectChunk = 1;
 inline constexpr uint8_t kObjectNode = 2;

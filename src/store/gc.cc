@@ -24,6 +24,14 @@ Result<PruneReport> prune_store(StoreImpl& store, const PruneOptions& options) {
   std::vector<Problem> damaged;
   CKPT_ASSIGN_OR_RETURN(auto all, store.manifests(&damaged));
   PruneReport rep;
+  if (!options.only_ids.empty()) {
+    std::unordered_set<std::string> only(options.only_ids.begin(), options.only_ids.end());
+    std::erase_if(all, [&](const Manifest& m) {
+      if (only.count(m.id_hex())) return false;
+      rep.kept.push_back(m.id_hex());
+      return true;
+    });
+  }
   const int64_t now = now_unix_ns();
   for (size_t i = 0; i < all.size(); ++i) {
     bool keep = false;

@@ -134,7 +134,7 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::strin
     if (!r.u8(kind) || !r.str(s.info.name) || !r.u64(s.info.address) || !r.u64(s.info.length) ||
         !r.u64(s.info.reserved) || !r.u64(s.info.zero_chunks) || !r.u8(depth) || !r.digest(s.root))
       return bad("truncated stream entry");
-    if (kind < 1 || kind > 3) return bad("stream '" + s.info.name + "' has unknown kind");
+    if (kind < 1 || kind > 4) return bad("stream '" + s.info.name + "' has unknown kind");
     s.info.kind = static_cast<StreamKind>(kind);
     s.depth = depth;
     if (s.info.length > kMaxStreamLength) return bad("stream '" + s.info.name + "' is too long");

@@ -85,18 +85,15 @@ Status ObjectStore::load(std::vector<Problem>* notes) {
 void ObjectStore::add_pack(PackFile pack, const std::vector<IndexEntry>& entries) {
   uint32_t pos = static_cast<uint32_t>(packs_.size());
   pack.objects = entries.size();
+  index_.reserve(index_.size() + entries.size());  // one rehash, not log2(n) of them
   for (const auto& e : entries) {
     // The first copy wins; gc may briefly leave two copies (old pack and repack).
-    index_.try_emplace(e.id,
-                       ObjectLocation{e.offset, pos, e.raw_len, e.stored_len, e.type, e.codec});
+    index_.insert(e.id, ObjectLocation{e.offset, pos, e.raw_len, e.stored_len, e.type, e.codec});
   }
   packs_.push_back(std::move(pack));
 }
 
-const ObjectLocation* ObjectStore::find(const Digest& id) const {
-  auto it = index_.find(id);
-  return it == index_.end() ? nullptr : &it->second;
-}
+const ObjectLocation* ObjectStore::find(const Digest& id) const { return index_.find(id); }
 
 std::string ObjectStore::describe(const Digest& id) const {
   const ObjectLocation* loc = find(id);

@@ -10,24 +10,15 @@
 #include <mutex>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "store/layout.h"
+#include "store/object_index.h"
 #include "store/pack_format.h"
 #include "util/digest.h"
 #include "util/unique_fd.h"
 
 namespace ckpt {
-
-struct ObjectLocation {
-  uint64_t offset = 0;
-  uint32_t pack = 0;  // position in ObjectStore::packs()
-  uint32_t raw_len = 0;
-  uint32_t stored_len = 0;
-  uint8_t type = 0;
-  uint8_t codec = 0;
-};
 
 struct PackFile {
   PackId id{};
@@ -47,6 +38,7 @@ class ObjectStore {
   // scanning its pack; each such repair is reported in `notes`.
   Status load(std::vector<Problem>* notes);
 
+  // Valid until the next add_pack().
   const ObjectLocation* find(const Digest& id) const;
   bool contains(const Digest& id) const { return find(id) != nullptr; }
 
@@ -77,7 +69,7 @@ class ObjectStore {
   StoreLayout layout_;
   uint32_t chunk_size_;
   std::vector<PackFile> packs_;
-  std::unordered_map<Digest, ObjectLocation, DigestHash> index_;
+  ObjectIndex index_;
 };
 
 const char* object_type_name(uint8_t type);

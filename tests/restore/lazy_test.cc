@@ -18,7 +18,18 @@ namespace {
 
 constexpr size_t kPage = 4096;
 constexpr size_t kRangeBytes = 3 << 20;  // 3 MiB range (page-aligned mmap)
-constexpr uintptr_t kArenaBase = 0x7e1000000000;
+constexpr size_t kArenaReserve = 64 << 20;
+
+// An address the kernel (and a sanitizer's allocator) will let the arena have: a fixed
+// constant may fall in memory a sanitizer reserved.
+uintptr_t arena_base() {
+  static uintptr_t base = [] {
+    void* p = ::mmap(nullptr, kArenaReserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ::munmap(p, kArenaReserve);
+    return reinterpret_cast<uintptr_t>(p);
+  }();
+  return base;
+}
 
 // A private anonymous mapping owned by the test.
 struct Mapping {
@@ -38,7 +49,7 @@ class LazyRestoreTest : public ::testing::Test {
   void make_checkpoint(uint64_t seed, size_t arena_bytes) {
     auto cp = Checkpointer::open({.store = dir_.sub("s")}).value();
     ASSERT_TRUE(cp->protect("r", range_.p, kRangeBytes).ok());
-    auto* a = cp->create_arena("a", {.size = 64 << 20, .base = kArenaBase}).value();
+    auto* a = cp->create_arena("a", {.size = kArenaReserve, .base = arena_base()}).value();
     auto* block = static_cast<uint8_t*>(a->allocate(arena_bytes, kPage));
     ASSERT_NE(block, nullptr);
     a->set_root(block);
@@ -48,8 +59,8 @@ class LazyRestoreTest : public ::testing::Test {
     ASSERT_TRUE(test::durable(*cp).ok());
     want_range_.assign(range_.p, range_.p + kRangeBytes);
     arena_used_ = a->used();
-    want_arena_.assign(reinterpret_cast<uint8_t*>(kArenaBase),
-                       reinterpret_cast<uint8_t*>(kArenaBase) + arena_used_);
+    want_arena_.assign(reinterpret_cast<uint8_t*>(arena_base()),
+                       reinterpret_cast<uint8_t*>(arena_base()) + arena_used_);
   }
   static void fill(uint8_t* p, size_t n, uint64_t seed) {
     test::fill_random(p, n, seed);
@@ -68,7 +79,7 @@ class LazyRestoreTest : public ::testing::Test {
     std::vector<std::pair<uint8_t*, const uint8_t*>> pages;
     for (size_t off = 0; off < kRangeBytes; off += kPage)
       pages.push_back({range_.p + off, want_range_.data() + off});
-    auto* base = reinterpret_cast<uint8_t*>(kArenaBase);
+    auto* base = reinterpret_cast<uint8_t*>(arena_base());
     for (size_t off = 0; off < arena_used_; off += kPage)
       pages.push_back({base + off, want_arena_.data() + off});
     std::shuffle(pages.begin(), pages.end(), std::mt19937_64(seed));
@@ -93,7 +104,7 @@ TEST_F(LazyRestoreTest, FirstTouchServesEveryPageLikeEagerRestore) {
       auto cp = open_for_restore();
       ASSERT_TRUE(cp->restore("latest", {.mode = RestoreMode::kEager}).ok());
       EXPECT_EQ(std::memcmp(range_.p, want_range_.data(), kRangeBytes), 0);
-      EXPECT_EQ(std::memcmp(reinterpret_cast<void*>(kArenaBase), want_arena_.data(), arena_used_),
+      EXPECT_EQ(std::memcmp(reinterpret_cast<void*>(arena_base()), want_arena_.data(), arena_used_),
                 0);
       EXPECT_FALSE(cp->restore_progress().active);
     }
@@ -142,7 +153,7 @@ TEST_F(LazyRestoreTest, BackgroundStreamAloneMakesEverythingResident) {
   EXPECT_EQ(p.resident_bytes, p.total_bytes);
   EXPECT_GT(p.resident_ms, 0);
   EXPECT_EQ(std::memcmp(range_.p, want_range_.data(), kRangeBytes), 0);
-  EXPECT_EQ(std::memcmp(reinterpret_cast<void*>(kArenaBase), want_arena_.data(), arena_used_), 0);
+  EXPECT_EQ(std::memcmp(reinterpret_cast<void*>(arena_base()), want_arena_.data(), arena_used_), 0);
 }
 
 // Pages arrive write-protected: after a lazy restore the next checkpoint holds exactly

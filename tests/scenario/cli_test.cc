@@ -1,5 +1,8 @@
 // The ckpt CLI against real stores: exit codes, messages, JSON, maintenance.
+#include <ckpt/checkpointer.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -88,6 +91,38 @@ TEST(CliTest, PruneAndGc) {
   EXPECT_EQ(Json::parse(out)["checkpoints"].size(), 2u);
   std::string restored;
   ASSERT_EQ(test::run({CKPT_TEST_HELPER, "restore", dir.path(), ids[4]}, &restored), 0);
+}
+
+TEST(CliTest, RestoreInfoShowsStreamsRestoreModesFilesAndRemaps) {
+  test::TempDir dir;
+  const std::string log = dir.sub("app.log");
+  {
+    auto cp = Checkpointer::open({.store = dir.sub("s")}).value();
+    auto* a = cp->create_arena("big", {.size = 8 << 20}).value();
+    ASSERT_NE(a->allocate(2 << 20), nullptr);
+    ASSERT_TRUE(cp->put_blob("small", std::vector<uint8_t>(10, 1)).ok());
+    int fd = ::open(log.c_str(), O_RDWR | O_CREAT | O_APPEND, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "hello\n", 6), 6);
+    ASSERT_TRUE(cp->register_file(fd, "log").ok());
+    ASSERT_TRUE(cp->checkpoint().ok());
+    ASSERT_TRUE(cp->wait().ok());
+    ::close(fd);
+  }
+  std::string out;
+  ASSERT_EQ(ckpt(dir.sub("s"),
+                 {"restore-info", "latest", "--remap", dir.path() + "=/srv/app", "--json"}, &out),
+            0)
+      << out;
+  Json j = Json::parse(out);
+  std::map<std::string, std::string> modes;
+  for (const auto& s : j["streams"]) modes[s["name"]] = s["auto_mode"];
+  EXPECT_EQ(modes["big"], "lazy");
+  EXPECT_EQ(modes["small"], "eager");
+  ASSERT_EQ(j["files"].size(), 1u);
+  EXPECT_EQ(j["files"][0]["reopen_path"], "/srv/app/app.log");
+  EXPECT_EQ(j["files"][0]["offset"], 6);
+  EXPECT_NE(j["files"][0]["status"].get<std::string>().find("MISSING"), std::string::npos);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // then which dirty tracker "auto" picks and which capture strategies are available.
 // Needs no store. Missing features are findings, not failures: exit 0.
 #include <ckpt/check.h>
+#include <ckpt/process.h>
 
 #include <iostream>
 #include <string>
@@ -45,11 +46,14 @@ std::vector<std::string> available(const std::vector<FeatureCheck>& checks,
 }  // namespace
 
 int run_check(const CheckOptions& o) {
-  const std::vector<FeatureCheck> checks = check_kernel();
+  std::vector<FeatureCheck> checks = check_kernel();
   if (checks.empty()) {
     print_error("check: the kernel probe returned nothing");
     return kExitFailure;
   }
+  // Process checkpoints: CRIU's own verdicts.
+  const std::vector<FeatureCheck> criu = check_criu();
+  checks.insert(checks.end(), criu.begin(), criu.end());
   const std::string tracker = auto_tracker(checks);
   const std::vector<std::string> trackers = available(checks, kTrackerPrefix);
   const std::vector<std::string> strategies = available(checks, kStrategyPrefix);

@@ -115,6 +115,7 @@ int run_ls(const GlobalOptions& g, const LsOptions& o) {
 int run_show(const GlobalOptions& g, const ShowOptions& o) {
   auto store = open_store(g);
   if (!store) return kExitFailure;
+  if (o.log) return print_dump_log(*store, o.ref);
   auto info = store->get(o.ref);
   if (!info.ok()) return fail(info.status());
   if (o.json) {

@@ -3,6 +3,7 @@
 // Every command prints its errors itself as "ckpt: <message>" on stderr.
 #pragma once
 
+#include <ckpt/process.h>
 #include <ckpt/store.h>
 
 #include <cstdint>
@@ -37,6 +38,7 @@ int run_ls(const GlobalOptions& g, const LsOptions& o);
 
 struct ShowOptions {
   std::string ref;
+  bool log = false;  // print the CRIU log kept with a process checkpoint instead
   bool json = false;
 };
 int run_show(const GlobalOptions& g, const ShowOptions& o);
@@ -83,6 +85,32 @@ struct CheckOptions {
   bool json = false;
 };
 int run_check(const CheckOptions& o);
+
+// Process checkpoints (process.cc, run.cc). dump and run create the store if needed.
+std::unique_ptr<Store> open_or_create_store(const GlobalOptions& g);
+
+struct DumpCmdOptions {
+  ProcessDumpOptions dump;
+  bool json = false;
+};
+int run_dump(const GlobalOptions& g, const DumpCmdOptions& o);
+
+struct RestoreCmdOptions {
+  std::string ref;
+  bool detach = false;
+};
+int run_restore(const GlobalOptions& g, const RestoreCmdOptions& o);
+
+int print_dump_log(Store& store, const std::string& ref);
+
+struct RunCmdOptions {
+  std::string every = "10m";  // DURATION between checkpoints
+  uint64_t keep_last = 0;     // 0: keep all of this run's checkpoints
+  std::string output;         // the program's stdout/stderr go here; empty: inherited
+  ProcessDumpOptions dump;    // pid is filled in by run
+  std::vector<std::string> command;
+};
+int run_run(const GlobalOptions& g, const RunCmdOptions& o);
 
 // "30s", "10m", "2h", "7d", "1w", "1d12h"; a bare number is seconds. nullopt if malformed.
 std::optional<int64_t> parse_duration(std::string_view text);

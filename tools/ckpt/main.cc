@@ -82,6 +82,7 @@ int run(int argc, char** argv) {
   ShowOptions show_o;
   auto* show = app.add_subcommand("show", "Show everything about one checkpoint");
   show->add_option("id", show_o.ref, "Checkpoint id, unique prefix or 'latest'")->required();
+  show->add_flag("--log", show_o.log, "Print the CRIU log kept with a process checkpoint");
   json_flag(show, show_o.json);
 
   RestoreInfoOptions ri_o;
@@ -133,7 +134,8 @@ int run(int argc, char** argv) {
   CheckOptions check_o;
   auto* check = app.add_subcommand(
       "check",
-      "Report which kernel features, dirty trackers and capture strategies work here "
+      "Report which kernel features, dirty trackers, capture strategies and CRIU features "
+      "work here "
       "(needs no store)");
   json_flag(check, check_o.json);
 
@@ -143,6 +145,59 @@ int run(int argc, char** argv) {
   keygen->add_option("--psk", psk_path, "New key file (32 random bytes, mode 0600)")
       ->type_name("FILE")
       ->required();
+  auto criu_flags = [](CLI::App* cmd, ProcessDumpOptions& d) {
+    cmd->add_flag("--tcp-established", d.tcp_established, "Dump established TCP connections");
+    cmd->add_flag("--ext-unix-sk", d.ext_unix_sk,
+                  "Allow unix sockets connected to processes outside the tree");
+    cmd->add_flag("--link-remap", d.link_remap,
+                  "Keep open files whose name was removed by linking them back");
+    cmd->add_option("--ghost-limit", d.ghost_limit,
+                    "Copy open deleted files up to SIZE into the checkpoint (default 1M)")
+        ->type_name("SIZE")
+        ->check(CLI::Validator(
+            [](std::string& in) -> std::string {
+              const size_t digits = in.find_first_not_of("0123456789");
+              if (digits == 0 || in.empty() ||
+                  (digits != std::string::npos &&
+                   (digits + 1 != in.size() ||
+                    std::string("KMG").find(in.back()) == std::string::npos)))
+                return "expected a size such as 4096, 512K, 64M or 2G, got '" + in + "'";
+              return {};
+            },
+            ""));
+    cmd->add_flag("--shell-job", d.shell_job, "The process belongs to a terminal session");
+    cmd->add_option("--label", d.labels, "Label the checkpoint (repeatable)")->type_name("L");
+  };
+
+  DumpCmdOptions dump_o;
+  auto* dump = app.add_subcommand(
+      "dump", "Checkpoint a running process tree with CRIU; prints the checkpoint id");
+  dump->add_option("--pid", dump_o.dump.pid, "Root of the process tree")
+      ->required()
+      ->check(kAtLeastOne);
+  dump->add_flag("--leave-running", dump_o.dump.leave_running,
+                 "Let the process go on after the dump (else CRIU stops it)");
+  criu_flags(dump, dump_o.dump);
+  json_flag(dump, dump_o.json);
+
+  RestoreCmdOptions restore_o;
+  auto* restore = app.add_subcommand(
+      "restore", "Restore a process checkpoint with CRIU; waits for the process unless --detach");
+  restore->add_option("id", restore_o.ref, "Checkpoint id, unique prefix or 'latest'")->required();
+  restore->add_flag("--detach", restore_o.detach, "Return once the process runs; print its pid");
+
+  RunCmdOptions run_o;
+  auto* run_cmd = app.add_subcommand(
+      "run", "Start a program and checkpoint it periodically (SIGUSR1: now; SIGTERM: final)");
+  run_cmd->add_option("--every", run_o.every, "Interval between checkpoints (default 10m)")
+      ->type_name("DURATION");
+  run_cmd->add_option("--keep-last", run_o.keep_last, "Keep this run's N newest checkpoints")
+      ->type_name("N")
+      ->check(kAtLeastOne);
+  run_cmd->add_option("--output", run_o.output, "Append the program's stdout/stderr to FILE")
+      ->type_name("FILE");
+  criu_flags(run_cmd, run_o.dump);
+  run_cmd->add_option("command", run_o.command, "Program and its arguments (after --)")->required();
 
   try {
     app.parse(argc, argv);
@@ -174,6 +229,9 @@ int run(int argc, char** argv) {
     }
     return kExitOk;
   }
+  if (dump->parsed()) return run_dump(g, dump_o);
+  if (restore->parsed()) return run_restore(g, restore_o);
+  if (run_cmd->parsed()) return run_run(g, run_o);
   print_error("no command given");
   return kExitUsage;
 }

@@ -76,9 +76,22 @@ int run_restore_info(const GlobalOptions& g, const RestoreInfoOptions& o) {
       case StreamKind::kBlob:
         action = "blob of " + std::to_string(s.length) + " bytes";
         break;
+      case StreamKind::kImage:
+        action = "CRIU image file of " + std::to_string(s.length) +
+                 " bytes, written for 'criu restore' by 'ckpt restore'";
+        break;
     }
-    jstreams.push_back(
-        Json{{"name", s.name}, {"kind", stream_kind_name(s.kind)}, {"action", action}});
+    // RestoreMode::kAuto's choice (design.md, Restore), given the uffd-wp-async tracker.
+    std::string mode = "eager";
+    if (s.kind == StreamKind::kArena && s.length >= (1u << 20))
+      mode = "lazy";
+    else if (s.kind == StreamKind::kRange && s.length >= (1u << 20))
+      mode = "lazy if the range is page-aligned private anonymous memory";
+    action += "; restored " + mode;
+    jstreams.push_back(Json{{"name", s.name},
+                            {"kind", stream_kind_name(s.kind)},
+                            {"action", action},
+                            {"auto_mode", mode}});
   }
   for (const auto& f : *files) {
     auto path = remap_file_path(f.path, o.remap);
