@@ -1,5 +1,7 @@
-// Scenarios `persist` (a full checkpoint until durable, vs. write()+fsync and SHA-256)
-// and `dedup` (bytes stored by 10 checkpoints with 1 % of the pages changed in between).
+// Scenarios `persist` (a full checkpoint until durable, vs. write()+fsync and SHA-256;
+// the same checkpoint into an encrypted store; restore of both) and `dedup` (bytes stored by 10
+// checkpoints with 1 % of the pages changed in between).
+#include <ckpt/keys.h>
 #include <fcntl.h>
 #include <openssl/sha.h>
 #include <unistd.h>
@@ -37,6 +39,48 @@ void write_fsync(const std::string& dir, const Buffer& buf) {
   ::close(dfd);
 }
 
+struct PersistTimes {
+  double persist_s = 0, restore_s = 0;
+};
+
+// One full checkpoint of `buf` into a fresh store made with `so`, until durable, then a
+// restore of it into `back` in a new Checkpointer (as after a crash). `restore_so`
+// carries the identity an encrypted store needs for reading.
+PersistTimes persist_and_restore(const std::string& store, const Buffer& buf, Buffer& back,
+                                 const ckpt::StoreOptions& so, const ckpt::StoreOptions& restore_so,
+                                 std::set<std::string>& used) {
+  PersistTimes t;
+  {
+    ckpt::Options o = ckpt_options(store);
+    o.store_options = so;
+    auto cp = take(ckpt::Checkpointer::open(o), "open checkpointer");
+    check(cp->protect("data", buf.p, buf.n), "protect");
+    const double t0 = now_s();
+    take(cp->checkpoint({.labels = {}, .force_full = true}), "checkpoint");
+    check(cp->wait(), "wait");
+    t.persist_s = now_s() - t0;
+    const auto st = cp->last_stats();
+    used.insert(st.strategy);
+    if (st.bytes_stored < buf.n * 9 / 10)
+      std::fprintf(stderr, "ckpt-bench: warning: checkpoint stored only %llu of %zu bytes\n",
+                   (unsigned long long)st.bytes_stored, buf.n);
+  }
+  ckpt::Options o = ckpt_options(store);
+  o.store_options = restore_so;
+  auto cp = take(ckpt::Checkpointer::open(o), "open checkpointer for restore");
+  check(cp->protect("data", back.p, back.n), "protect");
+  const double t0 = now_s();
+  take(cp->restore("latest"), "restore");
+  t.restore_s = now_s() - t0;
+  if (std::memcmp(back.p, buf.p, buf.n) != 0) die("restore returned different bytes");
+  return t;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 }  // namespace
 
 void persist(const Config& c, Report& report) {
@@ -46,24 +90,33 @@ void persist(const Config& c, Report& report) {
   Buffer buf(bytes);
   buf.fill(rng);
   TempDir tmp(c.dir);
-  std::vector<double> t_ckpt, t_write, t_sha;
+  Buffer back(bytes);
+  back.prefault();
+  // Encryption: one administrator key pair; writers get the writer key, restore the
+  // private key. Each run creates a fresh store of each kind.
+  const auto keys = take(ckpt::generate_key_pair(tmp.path + "/keys", "admin"), "keygen");
+  std::vector<double> t_ckpt, t_write, t_sha, t_enc, t_restore, t_restore_enc;
   std::set<std::string> used;  // strategies the default ("auto") picked
   for (int r = 0; r < runs; ++r) {
-    {  // ckpt: a fresh store each run, so nothing deduplicates against an earlier run.
-      const std::string store = tmp.path + "/store-" + std::to_string(r);
-      auto cp = take(ckpt::Checkpointer::open(ckpt_options(store)), "open checkpointer");
-      check(cp->protect("data", buf.p, buf.n), "protect");
-      const double t0 = now_s();
-      take(cp->checkpoint({.labels = {}, .force_full = true}), "checkpoint");
-      check(cp->wait(), "wait");
-      t_ckpt.push_back(now_s() - t0);
-      const auto st = cp->last_stats();
-      used.insert(st.strategy);
-      if (st.bytes_stored < bytes * 9 / 10)
-        std::fprintf(stderr, "ckpt-bench: warning: checkpoint stored only %llu of %zu bytes\n",
-                     (unsigned long long)st.bytes_stored, bytes);
-      cp.reset();
-      fs::remove_all(store);
+    const std::string plain = tmp.path + "/store-" + std::to_string(r);
+    const std::string enc = tmp.path + "/store-enc-" + std::to_string(r);
+    ckpt::StoreOptions enc_so{.create_if_missing = true};
+    enc_so.recipients = {keys.public_key};
+    enc_so.writer_key = tmp.path + "/writer-" + std::to_string(r) + ".key";
+    ckpt::StoreOptions enc_read;
+    enc_read.writer_key = enc_so.writer_key;
+    enc_read.identity = keys.private_key;
+    // Alternate the order so neither kind always runs on a warmer machine.
+    for (int k = 0; k < 2; ++k) {
+      const bool encrypted = (k + r) % 2 == 1;
+      // A fresh store each run, so nothing deduplicates against an earlier run.
+      std::memset(back.p, 0, back.n);
+      PersistTimes t =
+          encrypted ? persist_and_restore(enc, buf, back, enc_so, enc_read, used)
+                    : persist_and_restore(plain, buf, back, {.create_if_missing = true}, {}, used);
+      (encrypted ? t_enc : t_ckpt).push_back(t.persist_s);
+      (encrypted ? t_restore_enc : t_restore).push_back(t.restore_s);
+      fs::remove_all(encrypted ? enc : plain);
     }
     {  // write-fsync: the same bytes in one file, same directory tree.
       const std::string dir = tmp.path + "/plain-" + std::to_string(r);
@@ -87,6 +140,15 @@ void persist(const Config& c, Report& report) {
   report.throughput(method, params, "persist_mbps", double(bytes), t_ckpt);
   report.throughput("write-fsync", params, "persist_mbps", double(bytes), t_write);
   report.throughput("sha256", params, "hash_mbps", double(bytes), t_sha);
+  // Encryption on vs off, same data, same run: the ratios are of median throughputs.
+  const Json enc = {{"size_mib", bytes / kMiB}, {"encrypted", true}};
+  const Json off = {{"size_mib", bytes / kMiB}, {"encrypted", false}};
+  report.throughput(method, enc, "persist_mbps", double(bytes), t_enc);
+  report.throughput(method, off, "restore_mbps", double(bytes), t_restore);
+  report.throughput(method, enc, "restore_mbps", double(bytes), t_restore_enc);
+  report.value(method, enc, "persist_ratio_vs_plain", median(t_ckpt) / median(t_enc), runs);
+  report.value(method, enc, "restore_ratio_vs_plain", median(t_restore) / median(t_restore_enc),
+               runs);
 }
 
 void dedup(const Config& c, Report& report) {

@@ -18,7 +18,8 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
 JOBS="${JOBS:-$(nproc)}"
 CTEST_JOBS="${CTEST_JOBS:-2}"
 STAGES="${STAGES:-unit asan tsan fuzz}"
-FUZZ_TARGETS=(fuzz_manifest fuzz_pack_index fuzz_ref fuzz_store_header fuzz_tree_node)
+FUZZ_TARGETS=(fuzz_manifest fuzz_pack_index fuzz_ref fuzz_store_header fuzz_tree_node
+  fuzz_sealed_manifest fuzz_key_files)
 
 passed=0
 failed=0

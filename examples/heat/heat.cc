@@ -3,6 +3,10 @@
 //
 //   ckpt-heat --store DIR --size N --steps S [--every K] [--policy P] [--mtbf D]
 //             [--interval D] [--tracker T] [--strategy S] [--restore M] [--quiet]
+//             [--writer-key FILE] [--identity KEY]
+//
+// An encrypted store (docs/security.md) needs --writer-key to write checkpoints and,
+// to resume from one, a recipient's private key as --identity.
 //
 // Policies (when to checkpoint): "every" (default: every K steps, --every required),
 // "interval" (every --interval D of work, e.g. 30s), "young" and "daly" (the optimal
@@ -51,6 +55,7 @@ struct Args {
   uint64_t n = 0, steps = 0, every = 0;
   bool quiet = false;
   std::string tracker = "auto", strategy = "auto";
+  std::string writer_key, identity;  // encrypted stores
   std::string policy_name = "every", mtbf, interval;
   ckpt::Policy policy;
   ckpt::RestoreMode restore = ckpt::RestoreMode::kAuto;
@@ -135,6 +140,10 @@ ckpt::Status parse(int argc, char** argv, Args& a) {
                                    : ckpt::RestoreMode::kLazy;
     else if (arg == "--restore")
       st = usage("--restore must be auto, eager or lazy, got '" + val + "'");
+    else if (arg == "--writer-key")
+      a.writer_key = val;
+    else if (arg == "--identity")
+      a.identity = val;
     else if (arg == "--size")
       st = number(a.n);
     else if (arg == "--steps")
@@ -243,6 +252,8 @@ int main(int argc, char** argv) {
 
   ckpt::RunOptions opts;
   opts.checkpointer = {.store = a.store, .tracker = a.tracker, .strategy = a.strategy};
+  opts.checkpointer.store_options.writer_key = a.writer_key;
+  opts.checkpointer.store_options.identity = a.identity;
   // SIGUSR1: checkpoint after the current step; SIGTERM: final checkpoint, exit 0.
   opts.install_signals = true;
   opts.policy = a.policy;

@@ -24,6 +24,16 @@ struct StoreOptions {
   uint32_t chunk_size = 4096;  // new stores only: power of two, >= 4096
   bool compress = true;        // zstd per chunk, kept only when it saves space
   int zstd_level = 1;
+  // Encryption (docs/security.md). New stores only: recipients' public key files (from
+  // `ckpt keygen`); a non-empty list creates an encrypted store, and its writer key is
+  // written to `writer_key`.
+  std::vector<std::string> recipients;
+  // Encrypted stores: the writer key file, needed to write checkpoints (a recipient's
+  // identity works too).
+  std::string writer_key;
+  // Encrypted stores: a recipient's private key file, needed to read checkpoint contents
+  // (restore, read_stream, verify of data). Without it listing and structural checks work.
+  std::string identity;
 };
 
 struct StoreSummary {
@@ -48,6 +58,9 @@ struct Problem {
 
 struct VerifyOptions {
   std::vector<std::string> ids;  // empty: every checkpoint and every pack
+  // Encrypted stores: authenticate and re-hash the data, which needs an identity (an
+  // error without one). Plain stores always read the data.
+  bool read_data = false;
   // Called with (done, total) bytes while reading; may be empty.
   std::function<void(uint64_t, uint64_t)> progress;
 };
@@ -58,6 +71,10 @@ struct VerifyReport {
   uint64_t bytes_checked = 0;
   std::vector<Problem> problems;
   std::vector<std::string> damaged_checkpoints;
+  // False for an encrypted store verified without an identity: record structure,
+  // envelopes, wrapped-key files and manifest headers were checked, the data was not
+  // authenticated or re-hashed.
+  bool data_checked = true;
   bool ok() const { return problems.empty(); }
 };
 
@@ -100,6 +117,7 @@ struct GcReport {
   uint64_t packs_repacked = 0;
   uint64_t bytes_freed = 0;
   uint64_t temp_files_removed = 0;
+  uint64_t keys_deleted = 0;  // encrypted stores: wrapped data keys nothing references
   std::vector<std::string> notes;
 };
 

@@ -74,7 +74,10 @@ struct CheckpointInfo {
   int64_t created_unix_ns = 0;
   std::vector<std::string> labels;
   std::map<std::string, std::string> attrs;  // host, pid, program, ...
-  uint32_t flags = 0;
+  uint32_t flags = 0;                        // bit 0: encrypted (docs/format.md)
+  // Encrypted checkpoint read without an identity: labels, attrs, streams and stats are
+  // sealed and left empty here.
+  bool sealed = false;
   std::vector<StreamInfo> streams;
   CheckpointStats stats;
 };

@@ -224,6 +224,16 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
   impl->options = options;
   CKPT_ASSIGN_OR_RETURN(impl->store, Store::open(options.store, options.store_options));
   impl->st = &impl->store->impl();
+  if (impl->st->encrypted())
+    CKPT_RETURN_IF_ERROR(impl->st->crypto()->require_write("a checkpointer on " + options.store));
+  // A writer given a writer key expects an encrypted store: writing plaintext into one
+  // whose header lost its encrypted flag (an altered store.ckpt) would defeat the point.
+  if (!impl->st->encrypted() && !options.store_options.writer_key.empty())
+    return Status(Code::kFailedPrecondition,
+                  "store " + options.store +
+                      " is not encrypted, but a writer key was given: refusing to write "
+                      "plaintext where ciphertext is expected (if the store was created "
+                      "encrypted, its store.ckpt was altered; restore it from a backup)");
   CKPT_RETURN_IF_ERROR(impl->st->lock_writer("open a checkpointer on " + options.store));
   // cow saves pages before the application's first write, which only sync-mode
   // write-protect can do: "auto" means uffd-wp-sync for it.
@@ -467,7 +477,7 @@ Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const Restore
   CKPT_ASSIGN_OR_RETURN(Remaps remaps, parse_remaps(options.remap));
   CKPT_ASSIGN_OR_RETURN(FileLock readers, I.st->lock_readers(FileLock::Mode::kShared, "restore"));
   CKPT_ASSIGN_OR_RETURN(std::string id, I.st->resolve(ref));
-  CKPT_ASSIGN_OR_RETURN(Manifest m, I.st->manifest(id));
+  CKPT_ASSIGN_OR_RETURN(Manifest m, I.st->manifest_contents(id));
   if (m.flags & format::kManifestProcess)
     return Status(Code::kInvalidArgument,
                   checkpoint_name(m) +

@@ -77,7 +77,7 @@ Result<DiffReport> Store::diff(std::string_view a, std::string_view b) {
 
 Result<std::vector<uint8_t>> Store::read_stream(std::string_view ref, std::string_view name) {
   CKPT_ASSIGN_OR_RETURN(std::string id, impl_->resolve(ref));
-  CKPT_ASSIGN_OR_RETURN(Manifest m, impl_->manifest(id));
+  CKPT_ASSIGN_OR_RETURN(Manifest m, impl_->manifest_contents(id));
   for (const auto& s : m.streams) {
     if (s.info.name != name) continue;
     std::vector<uint8_t> out(s.info.length);
@@ -90,7 +90,7 @@ Result<std::vector<uint8_t>> Store::read_stream(std::string_view ref, std::strin
 
 Result<std::vector<FileInfo>> Store::files(std::string_view ref) {
   CKPT_ASSIGN_OR_RETURN(std::string id, impl_->resolve(ref));
-  CKPT_ASSIGN_OR_RETURN(Manifest m, impl_->manifest(id));
+  CKPT_ASSIGN_OR_RETURN(Manifest m, impl_->manifest_contents(id));
   for (const auto& s : m.streams) {
     if (s.info.kind != StreamKind::kBlob || s.info.name != kFilesBlob) continue;
     std::vector<uint8_t> bytes(s.info.length);

@@ -25,7 +25,12 @@ Result<std::unique_ptr<FrozenChild>> FrozenChild::spawn() {
     ::sigprocmask(SIG_BLOCK, &all, nullptr);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(0);
-    ::close(fds[1]);
+    // Keep no descriptor but the pipe's read end. An inherited one for the store's
+    // writer lock (flock, shared by the open file description) would keep the lock held
+    // after the parent is SIGKILLed, until PDEATHSIG has taken this child down, and a
+    // writer restarted at once would find the store busy.
+    if (fds[0] > 3) ::close_range(3, static_cast<unsigned>(fds[0]) - 1, 0);
+    ::close_range(static_cast<unsigned>(fds[0]) + 1, ~0U, 0);
     char c;
     while (::read(fds[0], &c, 1) < 0 && errno == EINTR) {
     }

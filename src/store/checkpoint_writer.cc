@@ -44,18 +44,36 @@ Status CheckpointWriter::roll_pack_if_full() {
   return {};
 }
 
-Status CheckpointWriter::store_object(uint8_t type, const Digest& id, std::span<const uint8_t> raw,
-                                      const std::vector<uint8_t>* compressed, bool borrow) {
+Digest CheckpointWriter::object_id(std::span<const uint8_t> data) const {
+  const crypt::KeyedHasher* h = store_.encrypted() ? store_.crypto()->hasher() : nullptr;
+  return h ? (*h)(data) : sha256(data);
+}
+
+Result<std::span<const uint8_t>> CheckpointWriter::payload(uint8_t type, const Digest& id,
+                                                           std::span<const uint8_t> raw,
+                                                           const std::vector<uint8_t>* compressed,
+                                                           std::vector<uint8_t>& sealed,
+                                                           uint8_t& codec) {
+  const bool z = compressed && !compressed->empty();
+  codec = z ? format::kCodecZstd : format::kCodecNone;
+  std::span<const uint8_t> plain = z ? std::span<const uint8_t>(*compressed) : raw;
+  if (!seal_key_) return plain;
+  crypt::ObjectBinding b{store_.header().uuid, type, codec, static_cast<uint32_t>(raw.size()), id};
+  CKPT_RETURN_IF_ERROR(crypt::seal_object(*seal_key_, b, plain, sealed));
+  codec |= format::kCodecSealed;
+  return std::span<const uint8_t>(sealed);
+}
+
+Status CheckpointWriter::store_object(uint8_t type, uint8_t codec, const Digest& id,
+                                      uint32_t raw_len, std::span<const uint8_t> stored,
+                                      bool borrow) {
   if (!pack_) {
     pack_ = std::make_unique<PackWriter>(store_.layout());
     CKPT_RETURN_IF_ERROR(pack_->open());
   }
-  bool z = compressed && !compressed->empty();
-  CKPT_RETURN_IF_ERROR(pack_->append(type, z ? format::kCodecZstd : format::kCodecNone,
-                                     static_cast<uint32_t>(raw.size()), id,
-                                     z ? std::span<const uint8_t>(*compressed) : raw, borrow));
+  CKPT_RETURN_IF_ERROR(pack_->append(type, codec, raw_len, id, stored, borrow));
   pending_.insert(id);
-  stats_->bytes_stored += format::kRecordHeaderSize + (z ? compressed->size() : raw.size());
+  stats_->bytes_stored += format::kRecordHeaderSize + stored.size();
   return roll_pack_if_full();
 }
 
@@ -64,6 +82,7 @@ Status CheckpointWriter::write_stream(StreamSource& s, CheckpointStats& st) {
   const uint64_t len = s.info.length;
   const uint64_t nchunks = (len + cs - 1) / cs;
   StreamTree& tree = *s.tree;
+  tree.set_hasher(store_.encrypted() ? store_.crypto()->hasher() : nullptr);
   tree.resize(nchunks);
   st.bytes_logical += len;
   st.chunks_total += nchunks;
@@ -81,6 +100,9 @@ Status CheckpointWriter::write_stream(StreamSource& s, CheckpointStats& st) {
   std::vector<Digest> digests(kBatch);
   std::vector<uint8_t> fresh(kBatch);  // 1: must be written
   std::vector<std::vector<uint8_t>> packed(kBatch);
+  std::vector<std::vector<uint8_t>> sealed(seal_key_ ? kBatch : 0);
+  std::vector<Result<std::span<const uint8_t>>> stored(kBatch, std::span<const uint8_t>());
+  std::vector<uint8_t> codecs(kBatch);
   for (size_t b = 0; b < dirty->size(); b += kBatch) {
     size_t n = std::min(kBatch, dirty->size() - b);
     CKPT_RETURN_IF_ERROR(s.source->prepare(b, b + n));
@@ -92,7 +114,7 @@ Status CheckpointWriter::write_stream(StreamSource& s, CheckpointStats& st) {
     pool_.parallel_for(n, [&](size_t lo, size_t hi) {
       for (size_t j = lo; j < hi; ++j) {
         auto data = span_of(j);
-        digests[j] = is_all_zero(data.data(), data.size()) ? Digest{} : sha256(data);
+        digests[j] = is_all_zero(data.data(), data.size()) ? Digest{} : object_id(data);
       }
     });
     size_t to_write = 0;
@@ -132,12 +154,26 @@ Status CheckpointWriter::write_stream(StreamSource& s, CheckpointStats& st) {
           if (fresh[j] == 1 && !zstd_compress(span_of(j), level, packed[j])) packed[j].clear();
       });
     }
+    auto prepare = [&](size_t j) {
+      bool use_packed = compress && (batch_compress || fresh[j] == 2);
+      stored[j] =
+          payload(format::kObjectChunk, digests[j], span_of(j), use_packed ? &packed[j] : nullptr,
+                  seal_key_ ? sealed[j] : packed[j], codecs[j]);
+    };
+    if (seal_key_) {  // sealing is CPU work like hashing: spread it over the pool
+      pool_.parallel_for(n, [&](size_t lo, size_t hi) {
+        for (size_t j = lo; j < hi; ++j)
+          if (fresh[j]) prepare(j);
+      });
+    }
     for (size_t j = 0; j < n; ++j) {
       if (!fresh[j]) continue;
       pending_.erase(digests[j]);
-      bool use_packed = compress && (batch_compress || fresh[j] == 2);
-      CKPT_RETURN_IF_ERROR(store_object(format::kObjectChunk, digests[j], span_of(j),
-                                        use_packed ? &packed[j] : nullptr, /*borrow=*/true));
+      if (!seal_key_) prepare(j);
+      CKPT_RETURN_IF_ERROR(stored[j].status());
+      CKPT_RETURN_IF_ERROR(store_object(format::kObjectChunk, codecs[j], digests[j],
+                                        static_cast<uint32_t>(span_of(j).size()), *stored[j],
+                                        /*borrow=*/true));
       ++st.chunks_written;
     }
     // Borrowed bytes (the stream and packed[]) are reused next batch: write them now.
@@ -146,7 +182,12 @@ Status CheckpointWriter::write_stream(StreamSource& s, CheckpointStats& st) {
   return tree.rebuild([&](const Digest& d, std::span<const uint8_t> bytes) -> Status {
     if (objects_->contains(d) || pending_.count(d)) return {};
     ++st.nodes_written;
-    return store_object(format::kObjectNode, d, bytes, nullptr, /*borrow=*/false);
+    std::vector<uint8_t> sealed_node;
+    uint8_t codec = 0;
+    CKPT_ASSIGN_OR_RETURN(auto stored_node,
+                          payload(format::kObjectNode, d, bytes, nullptr, sealed_node, codec));
+    return store_object(format::kObjectNode, codec, d, static_cast<uint32_t>(bytes.size()),
+                        stored_node, /*borrow=*/false);
   });
 }
 
@@ -154,6 +195,14 @@ Result<Manifest> CheckpointWriter::write(Manifest m, std::vector<StreamSource>& 
                                          uint64_t stall_ns, bool paused_while_persisting) {
   CKPT_ASSIGN_OR_RETURN(objects_, store_.objects());
   const uint64_t t0 = monotonic_ns();
+  if (store_.encrypted()) {
+    CKPT_ASSIGN_OR_RETURN(seal_key_, store_.crypto()->new_data_key());
+    m.key_id = seal_key_->id();
+  }
+  struct ForgetKey {  // the data key is wiped when write() returns, whichever way
+    std::unique_ptr<crypt::SealingKey>& key;
+    ~ForgetKey() { key.reset(); }
+  } forget{seal_key_};
   m.stats = CheckpointStats{};
   stats_ = &m.stats;
   for (auto& s : streams) s.tree->clear_journal();
@@ -179,7 +228,7 @@ Result<Manifest> CheckpointWriter::write(Manifest m, std::vector<StreamSource>& 
     m.capture_us = (stall_ns + (paused_while_persisting ? persist_ns : 0)) / 1000;
     m.stats.persist_ms = double(m.persist_us) / 1000.0;
     m.stats.capture_ms = double(m.capture_us) / 1000.0;
-    st = store_.commit_manifest(m);
+    st = store_.commit_manifest(m, seal_key_.get());
   }
   if (!st.ok()) {
     if (pack_) pack_->abort();

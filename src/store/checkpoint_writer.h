@@ -46,9 +46,17 @@ class CheckpointWriter {
 
  private:
   Status write_stream(StreamSource& s, CheckpointStats& st);
-  // `borrow`: raw/compressed stay valid until the pack is flushed (see PackWriter).
-  Status store_object(uint8_t type, const Digest& id, std::span<const uint8_t> raw,
-                      const std::vector<uint8_t>* compressed, bool borrow);
+  // The record payload of an object: the compressed bytes when given and non-empty,
+  // else the raw ones; sealed into `sealed` in an encrypted store. Sets `codec`.
+  // Thread-safe (the batch seals in parallel).
+  Result<std::span<const uint8_t>> payload(uint8_t type, const Digest& id,
+                                           std::span<const uint8_t> raw,
+                                           const std::vector<uint8_t>* compressed,
+                                           std::vector<uint8_t>& sealed, uint8_t& codec);
+  // `borrow`: `stored` stays valid until the pack is flushed (see PackWriter).
+  Status store_object(uint8_t type, uint8_t codec, const Digest& id, uint32_t raw_len,
+                      std::span<const uint8_t> stored, bool borrow);
+  Digest object_id(std::span<const uint8_t> data) const;
   Status roll_pack_if_full();
   Status commit_pack();
 
@@ -56,6 +64,8 @@ class CheckpointWriter {
   ThreadPool& pool_;
   ObjectStore* objects_ = nullptr;
   std::unique_ptr<PackWriter> pack_;
+  // Encrypted stores: this checkpoint's data key, from write() until it returns.
+  std::unique_ptr<crypt::SealingKey> seal_key_;
   std::unordered_set<Digest, DigestHash> pending_;  // appended to the open pack
   CheckpointStats* stats_ = nullptr;
   // Incompressible data (random, already compressed) wastes CPU in zstd: after a

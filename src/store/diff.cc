@@ -10,8 +10,8 @@ namespace ckpt {
 Result<DiffReport> diff_checkpoints(StoreImpl& store, std::string_view a, std::string_view b) {
   CKPT_ASSIGN_OR_RETURN(std::string ida, store.resolve(a));
   CKPT_ASSIGN_OR_RETURN(std::string idb, store.resolve(b));
-  CKPT_ASSIGN_OR_RETURN(Manifest ma, store.manifest(ida));
-  CKPT_ASSIGN_OR_RETURN(Manifest mb, store.manifest(idb));
+  CKPT_ASSIGN_OR_RETURN(Manifest ma, store.manifest_contents(ida));
+  CKPT_ASSIGN_OR_RETURN(Manifest mb, store.manifest_contents(idb));
   DiffReport rep;
   rep.a = ida;
   rep.b = idb;

@@ -5,6 +5,7 @@
 // restore or verify is reading a pack it removes. A repacked pack is committed before
 // the old one is deleted: a crash in between leaves two copies, never none.
 #include <algorithm>
+#include <set>
 #include <unordered_set>
 
 #include "store/compress.h"
@@ -62,6 +63,8 @@ Status collect_live(StoreImpl& store, std::unordered_set<Digest, DigestHash>& li
                       "); restore the file or remove that checkpoint's "
                       "manifest by hand, then run gc again");
   for (const auto& m : manifests) {
+    CKPT_RETURN_IF_ERROR(store.require_contents(m).with_context(
+        "gc must read every checkpoint's trees to know what is live"));
     for (const auto& s : m.streams) {
       std::vector<std::vector<Digest>> levels;
       CKPT_RETURN_IF_ERROR(store.read_tree_of(s, levels, [&](const Digest& d) { live.insert(d); })
@@ -70,6 +73,27 @@ Status collect_live(StoreImpl& store, std::unordered_set<Digest, DigestHash>& li
         if (!d.is_zero()) live.insert(d);
     }
   }
+  return {};
+}
+
+// Deletes keys/<K>.key files that neither a live manifest nor a live object's envelope
+// names. Runs after the packs are final, so a key lives exactly as long as its users.
+Status remove_unused_keys(StoreImpl& store, const std::vector<Manifest>& manifests,
+                          const std::unordered_set<Digest, DigestHash>& live, GcReport& rep) {
+  std::set<crypt::KeyId> used;
+  for (const auto& m : manifests) used.insert(m.key_id);
+  CKPT_ASSIGN_OR_RETURN(ObjectStore * objects, store.objects());
+  for (const auto& d : live) {
+    CKPT_ASSIGN_OR_RETURN(crypt::KeyId k, objects->sealed_key_id(d));
+    used.insert(k);
+  }
+  CKPT_ASSIGN_OR_RETURN(auto ids, store.crypto()->key_ids());
+  for (const auto& id : ids) {
+    if (used.count(id)) continue;
+    CKPT_RETURN_IF_ERROR(remove_file(store.layout().key(crypt::key_id_hex(id))));
+    ++rep.keys_deleted;
+  }
+  if (rep.keys_deleted) CKPT_RETURN_IF_ERROR(fsync_dir(store.layout().keys_dir()));
   return {};
 }
 
@@ -140,6 +164,13 @@ Result<GcReport> gc_store(StoreImpl& store, const GcOptions& options) {
       if (!live.count(e.id) || kept.count(e.id)) continue;
       // Verified read: gc never copies damage into a new pack.
       CKPT_RETURN_IF_ERROR(objects->read(e.id, e.type, raw).with_context("gc repack"));
+      if (store.encrypted()) {  // sealed objects move byte for byte, under their own key
+        RecordHeader h;
+        CKPT_RETURN_IF_ERROR(objects->read_stored(e.id, h, packed).with_context("gc repack"));
+        CKPT_RETURN_IF_ERROR(out->append(e.type, h.codec, h.raw_len, e.id, packed));
+        kept.insert(e.id);
+        continue;
+      }
       bool z = store.options().compress && e.type == format::kObjectChunk &&
                zstd_compress(raw, store.options().zstd_level, packed);
       CKPT_RETURN_IF_ERROR(out->append(e.type, z ? format::kCodecZstd : format::kCodecNone,
@@ -169,7 +200,12 @@ Result<GcReport> gc_store(StoreImpl& store, const GcOptions& options) {
       CKPT_RETURN_IF_ERROR(remove_file(L.pack(hex)));
     }
     if (!doomed.empty()) CKPT_RETURN_IF_ERROR(fsync_dir(L.packs_dir()));
-    // 5. refs/latest follows the newest manifest.
+    // 5. Wrapped data keys nothing references any more.
+    if (store.encrypted()) {
+      store.reload_objects();
+      CKPT_RETURN_IF_ERROR(remove_unused_keys(store, manifests, live, rep));
+    }
+    // 6. refs/latest follows the newest manifest.
     if (!manifests.empty()) {
       Ref ref{manifests.back().id, manifests.back().seq};
       CKPT_RETURN_IF_ERROR(atomic_write_file(L.ref("latest"), encode_ref(ref), L.tmp_dir()));

@@ -19,6 +19,11 @@ struct StoreLayout {
   std::string index(const std::string& id) const { return packs_dir() + "/" + id + ".idx"; }
   std::string manifest(const std::string& id) const { return manifests_dir() + "/" + id + ".mf"; }
   std::string ref(const std::string& name) const { return refs_dir() + "/" + name; }
+  // Encrypted stores only.
+  std::string keys_dir() const { return root + "/keys"; }
+  std::string key(const std::string& id) const { return keys_dir() + "/" + id + ".key"; }
+  std::string dedup_key() const { return keys_dir() + "/store.key"; }
+  std::string recipients() const { return root + "/recipients"; }
 };
 
 }  // namespace ckpt

@@ -39,6 +39,7 @@ CheckpointInfo Manifest::info() const {
   ci.labels = labels;
   for (const auto& [k, v] : attrs) ci.attrs[k] = v;
   ci.flags = flags;
+  ci.sealed = sealed;
   for (const auto& s : streams) ci.streams.push_back(s.info);
   ci.stats = stats;
   ci.stats.capture_ms = double(capture_us) / 1000.0;
@@ -46,11 +47,10 @@ CheckpointInfo Manifest::info() const {
   return ci;
 }
 
-std::vector<uint8_t> encode_manifest(const Manifest& m) {
-  ByteWriter w;
+void encode_manifest_head(const Manifest& m, uint32_t flags, ByteWriter& w) {
   w.raw(format::kManifestMagic, 8);
   w.u32(format::kVersion);
-  w.u32(m.flags);
+  w.u32(flags);
   w.raw(m.id.data(), 16);
   w.u64(m.seq);
   w.raw(m.parent.data(), 16);
@@ -58,6 +58,35 @@ std::vector<uint8_t> encode_manifest(const Manifest& m) {
   w.u32(m.chunk_size);
   w.u32(m.fanout);
   w.raw(m.store_uuid.data(), 16);
+}
+
+Status decode_manifest_head(ByteReader& r, Manifest& m, const std::string& where) {
+  auto bad = [&](const std::string& why) {
+    return Status(Code::kCorruption, "manifest " + where + ": " + why);
+  };
+  r.skip(8);  // magic, checked by the caller
+  uint32_t version = 0;
+  if (!r.u32(version) || !r.u32(m.flags)) return bad("truncated header");
+  if (version > format::kVersion)
+    return Status(Code::kUnsupported, "manifest " + where + " has format version " +
+                                          std::to_string(version) + ": upgrade ckpt");
+  if (version != format::kVersion) return bad("format version " + std::to_string(version));
+  if (m.flags & ~format::kManifestKnownFlags)
+    return Status(Code::kUnsupported, "manifest " + where + " uses unknown features (flags " +
+                                          std::to_string(m.flags) + "): upgrade ckpt");
+  if (!r.raw(m.id.data(), 16) || !r.u64(m.seq) || !r.raw(m.parent.data(), 16) ||
+      !r.i64(m.created_unix_ns) || !r.u32(m.chunk_size) || !r.u32(m.fanout) ||
+      !r.raw(m.store_uuid.data(), 16))
+    return bad("truncated header");
+  if (m.chunk_size < format::kMinChunkSize || m.chunk_size > format::kMaxChunkSize ||
+      m.fanout < 2 || m.fanout > format::kMaxFanout)
+    return bad("invalid chunk size or fanout");
+  return {};
+}
+
+std::vector<uint8_t> encode_manifest(const Manifest& m) {
+  ByteWriter w;
+  encode_manifest_head(m, m.flags, w);
   w.u16(static_cast<uint16_t>(m.labels.size()));
   for (const auto& l : m.labels) w.str(l);
   w.u16(static_cast<uint16_t>(m.attrs.size()));
@@ -96,24 +125,10 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::strin
   if (!(sha256(data.data(), data.size() - 32) == want))
     return bad("SHA-256 mismatch (the file is damaged or truncated)");
   ByteReader r(data.first(data.size() - 32));
-  r.skip(8);
   Manifest m;
-  uint32_t version = 0;
-  if (!r.u32(version) || !r.u32(m.flags)) return bad("truncated header");
-  if (version > format::kVersion)
-    return Status(Code::kUnsupported, "manifest " + where + " has format version " +
-                                          std::to_string(version) + ": upgrade ckpt");
-  if (version != format::kVersion) return bad("format version " + std::to_string(version));
-  if (m.flags & ~format::kManifestKnownFlags)
-    return Status(Code::kUnsupported, "manifest " + where + " uses unknown features (flags " +
-                                          std::to_string(m.flags) + "): upgrade ckpt");
-  if (!r.raw(m.id.data(), 16) || !r.u64(m.seq) || !r.raw(m.parent.data(), 16) ||
-      !r.i64(m.created_unix_ns) || !r.u32(m.chunk_size) || !r.u32(m.fanout) ||
-      !r.raw(m.store_uuid.data(), 16))
-    return bad("truncated header");
-  if (m.chunk_size < format::kMinChunkSize || m.chunk_size > format::kMaxChunkSize ||
-      m.fanout < 2 || m.fanout > format::kMaxFanout)
-    return bad("invalid chunk size or fanout");
+  CKPT_RETURN_IF_ERROR(decode_manifest_head(r, m, where));
+  if (m.flags & format::kManifestEncrypted)
+    return bad("sealed manifest where a plain one was expected");
   uint16_t n16 = 0;
   if (!r.u16(n16) || n16 > kMaxStrings || n16 > r.remaining() / kMinStringBytes)
     return bad("bad label count");

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "util/bytes.h"
 #include "util/digest.h"
 
 namespace ckpt {
@@ -38,14 +39,25 @@ struct Manifest {
   CheckpointStats stats;  // capture_ms/persist_ms are derived from the fields below
   uint64_t capture_us = 0;
   uint64_t persist_us = 0;
+  // Encrypted stores: the data key the manifest and the objects it wrote are sealed
+  // with. `sealed`: only the clear header was read (no identity), so labels, attrs,
+  // streams and stats are unknown.
+  std::array<uint8_t, 16> key_id{};
+  bool sealed = false;
 
   std::string id_hex() const;
   CheckpointInfo info() const;
 };
 
 std::vector<uint8_t> encode_manifest(const Manifest& m);
+
+// The fields every manifest, plain or sealed, starts with (magic .. store uuid).
+// decode_manifest_head checks version, flags, chunk size and fanout.
+void encode_manifest_head(const Manifest& m, uint32_t flags, ByteWriter& w);
+Status decode_manifest_head(ByteReader& r, Manifest& m, const std::string& where);
 // `where` names the file in errors. Checks magic, version, flags, SHA-256 trailer and
-// every length; never reads out of bounds.
+// every length; never reads out of bounds. Sealed manifests (encrypted stores) are
+// decoded by sealed_manifest.h; this refuses them.
 Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::string& where);
 
 std::string key_hex(const CheckpointKey& k);

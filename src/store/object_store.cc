@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
 
+#include "crypt/envelope.h"
 #include "store/compress.h"
 #include "store/format.h"
 #include "util/fs.h"
@@ -19,8 +21,28 @@ const char* object_type_name(uint8_t type) {
   return type == format::kObjectNode ? "tree node" : "chunk";
 }
 
-ObjectStore::ObjectStore(StoreLayout layout, uint32_t chunk_size)
-    : layout_(std::move(layout)), chunk_size_(chunk_size) {}
+ObjectStore::ObjectStore(StoreLayout layout, uint32_t chunk_size, crypt::StoreCrypto* crypto)
+    : layout_(std::move(layout)), chunk_size_(chunk_size), crypto_(crypto) {}
+
+Status ObjectStore::open_sealed(const Digest& id, const RecordHeader& hdr,
+                                std::vector<uint8_t>& sealed, uint8_t* dst,
+                                const std::string& where) const {
+  CKPT_RETURN_IF_ERROR(crypto_->require_read(where));
+  crypt::EnvelopeView env;
+  CKPT_RETURN_IF_ERROR(crypt::parse_envelope(sealed, env, where));
+  auto key = crypto_->data_key(env.key_id);
+  if (!key.ok()) return key.status().with_context(where);
+  const uint8_t codec = hdr.codec & ~format::kCodecSealed;
+  crypt::ObjectBinding b{crypto_->uuid(), hdr.type, codec, hdr.raw_len, id};
+  if (codec == format::kCodecNone)  // straight into dst; zeroed again if it fails
+    return crypt::open_object(**key, env, b, dst, where);
+  thread_local std::vector<uint8_t> plain;
+  plain.resize(env.cipher.size());
+  Status st = crypt::open_object(**key, env, b, plain.data(), where);
+  if (st.ok()) st = zstd_decompress(plain, dst, hdr.raw_len, where);
+  crypt::wipe(plain.data(), plain.size());
+  return st;
+}
 
 static bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -124,6 +146,21 @@ Status ObjectStore::read_located(const Digest& id, const ObjectLocation& loc, ui
   if (!(hdr.id == id) || hdr.raw_len != loc.raw_len || hdr.stored_len != loc.stored_len ||
       hdr.codec != loc.codec || hdr.type != loc.type)
     return Status(Code::kCorruption, where + ": record header does not match the pack index");
+  const bool sealed = hdr.codec & format::kCodecSealed;
+  if (sealed != (crypto_ != nullptr)) {
+    if (raw) std::memset(dst, 0, hdr.raw_len);  // hand back nothing of a refused object
+    return Status(Code::kCorruption,
+                  where +
+                      (sealed ? ": sealed object in a store that is not encrypted"
+                              : ": plain object in an encrypted store (not written by this "
+                                "store's writers)") +
+                      "; it is not used");
+  }
+  if (sealed) {
+    // Authenticated by AES-GCM with its identity in the associated data; its keyed
+    // identity is generation-specific and not recomputed here.
+    return open_sealed(id, hdr, scratch, dst, where);
+  }
   if (!raw) CKPT_RETURN_IF_ERROR(zstd_decompress(scratch, dst, hdr.raw_len, where));
   if (!(sha256(dst, hdr.raw_len) == id))
     return Status(Code::kCorruption,
@@ -131,6 +168,36 @@ Status ObjectStore::read_located(const Digest& id, const ObjectLocation& loc, ui
                       ": SHA-256 mismatch, the stored data is damaged; run `ckpt verify` "
                       "to list the checkpoints that depend on it");
   return {};
+}
+
+Result<crypt::KeyId> ObjectStore::sealed_key_id(const Digest& id) const {
+  const ObjectLocation* loc = find(id);
+  if (!loc || !(loc->codec & format::kCodecSealed))
+    return Status(Code::kCorruption, describe(id) + " is missing or not sealed");
+  const PackFile& pack = packs_[loc->pack];
+  crypt::KeyId key;
+  CKPT_RETURN_IF_ERROR(pread_all(pack.fd.get(), key.data(), key.size(),
+                                 loc->offset + format::kRecordHeaderSize, pack.path)
+                           .with_context(describe(id)));
+  return key;
+}
+
+Status ObjectStore::read_stored(const Digest& id, RecordHeader& hdr,
+                                std::vector<uint8_t>& payload) const {
+  const ObjectLocation* loc = find(id);
+  if (!loc) return Status(Code::kCorruption, "object " + id.short_hex() + " is missing");
+  const PackFile& pack = packs_[loc->pack];
+  std::string where = describe(id);
+  uint8_t hdr_bytes[format::kRecordHeaderSize];
+  CKPT_RETURN_IF_ERROR(pread_all(pack.fd.get(), hdr_bytes, sizeof hdr_bytes, loc->offset, pack.path)
+                           .with_context(where));
+  CKPT_RETURN_IF_ERROR(
+      decode_record_header(hdr_bytes, std::max(chunk_size_, kNodeLimit), hdr, where));
+  if (!(hdr.id == id)) return Status(Code::kCorruption, where + ": record header mismatch");
+  payload.resize(hdr.stored_len);
+  return pread_all(pack.fd.get(), payload.data(), hdr.stored_len,
+                   loc->offset + format::kRecordHeaderSize, pack.path)
+      .with_context(where);
 }
 
 Status ObjectStore::read(const Digest& id, uint8_t type, std::vector<uint8_t>& out) const {

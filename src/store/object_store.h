@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "crypt/store_crypto.h"
 #include "store/layout.h"
 #include "store/object_index.h"
 #include "store/pack_format.h"
@@ -32,7 +33,8 @@ struct PackFile {
 
 class ObjectStore {
  public:
-  ObjectStore(StoreLayout layout, uint32_t chunk_size);
+  // `crypto` (encrypted stores; else null) must outlive the ObjectStore.
+  ObjectStore(StoreLayout layout, uint32_t chunk_size, crypt::StoreCrypto* crypto = nullptr);
 
   // Loads every committed pack (one with an .idx). A damaged .idx is rebuilt in memory by
   // scanning its pack; each such repair is reported in `notes`.
@@ -47,6 +49,13 @@ class ObjectStore {
   Status read(const Digest& id, uint8_t type, std::vector<uint8_t>& out) const;
   // Same into caller memory of exactly `len` bytes (len must equal the raw length).
   Status read_into(const Digest& id, uint8_t type, uint8_t* dst, size_t len) const;
+
+  // The record of `id` as stored (header and payload, not decoded): gc copies sealed
+  // objects byte for byte, and reads the key id of their envelope.
+  Status read_stored(const Digest& id, RecordHeader& hdr, std::vector<uint8_t>& payload) const;
+
+  // The data key id a sealed object's envelope names (reads 16 bytes).
+  Result<crypt::KeyId> sealed_key_id(const Digest& id) const;
 
   // Registers a pack the writer just committed.
   void add_pack(PackFile pack, const std::vector<IndexEntry>& entries);
@@ -67,7 +76,11 @@ class ObjectStore {
                       std::vector<uint8_t>& scratch) const;
 
   StoreLayout layout_;
+  Status open_sealed(const Digest& id, const RecordHeader& hdr, std::vector<uint8_t>& sealed,
+                     uint8_t* dst, const std::string& where) const;
+
   uint32_t chunk_size_;
+  crypt::StoreCrypto* crypto_;
   std::vector<PackFile> packs_;
   ObjectIndex index_;
 };

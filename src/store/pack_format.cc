@@ -58,6 +58,13 @@ void encode_record_header(const RecordHeader& h, uint8_t out[48]) {
 static bool valid_shape(uint8_t type, uint8_t codec, uint32_t raw, uint32_t stored,
                         uint32_t limit) {
   if (type != format::kObjectChunk && type != format::kObjectNode) return false;
+  if (codec & format::kCodecSealed) {
+    // A sealed envelope adds a fixed overhead to the inner (plain or compressed) bytes.
+    constexpr uint32_t kOverhead = format::kEnvelopeOverhead;
+    if (stored <= kOverhead) return false;
+    codec &= ~format::kCodecSealed;
+    stored -= kOverhead;
+  }
   if (codec != format::kCodecNone && codec != format::kCodecZstd) return false;
   if (raw == 0 || raw > limit || stored == 0) return false;
   if (codec == format::kCodecNone && stored != raw) return false;

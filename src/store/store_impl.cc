@@ -9,6 +9,7 @@
 
 #include "store/format.h"
 #include "store/refs.h"
+#include "store/sealed_manifest.h"
 #include "util/fs.h"
 #include "util/hex.h"
 #include "util/thread_pool.h"
@@ -34,7 +35,7 @@ Status StoreImpl::create(const StoreLayout& layout, const StoreOptions& options)
   if (!entries.ok()) return entries.status();
   for (const auto& e : *entries) {
     if (e != "lock" && e != "readers.lock" && e != "packs" && e != "manifests" && e != "refs" &&
-        e != "tmp")
+        e != "tmp" && e != "keys" && e != "recipients")
       return Status(Code::kFailedPrecondition,
                     layout.root +
                         " is not a ckpt store (no store.ckpt) and not empty (it "
@@ -50,6 +51,11 @@ Status StoreImpl::create(const StoreLayout& layout, const StoreOptions& options)
   h.chunk_size = cs;
   h.fanout = format::kDefaultFanout;
   h.created_unix_ns = now_unix_ns();
+  if (!options.recipients.empty()) {
+    h.incompat |= format::kIncompatEncrypted;
+    CKPT_RETURN_IF_ERROR(
+        crypt::StoreCrypto::init(layout, h.uuid, options.recipients, options.writer_key));
+  }
   // The header goes last: a directory without it is not yet a store.
   CKPT_RETURN_IF_ERROR(
       atomic_write_file(layout.header(), encode_store_header(h), layout.tmp_dir()));
@@ -79,13 +85,51 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::open(const std::string& path,
        {layout.packs_dir(), layout.manifests_dir(), layout.refs_dir(), layout.tmp_dir()})
     if (!path_exists(d))
       return Status(Code::kCorruption, "store " + layout.root + " is missing its directory " + d);
-  return std::unique_ptr<StoreImpl>(new StoreImpl(std::move(layout), header, options));
+  std::unique_ptr<StoreImpl> store(new StoreImpl(std::move(layout), header, options));
+  if (header.incompat & format::kIncompatEncrypted) {
+    CKPT_ASSIGN_OR_RETURN(store->crypto_,
+                          crypt::StoreCrypto::open(store->layout_, header.uuid, options.identity,
+                                                   options.writer_key));
+  }
+  return store;
+}
+
+Status StoreImpl::require_contents(const Manifest& m) const {
+  if (!m.sealed) return {};
+  const std::string what = checkpoint_name(m) + " in store " + layout_.root;
+  CKPT_RETURN_IF_ERROR(crypto_->require_read(what));
+  return crypto_->data_key(m.key_id).status().with_context(what);
+}
+
+Result<Manifest> StoreImpl::decode_any_manifest(std::span<const uint8_t> bytes,
+                                                const std::string& path) {
+  if (!is_sealed_manifest(bytes)) {
+    if (encrypted())
+      return Status(Code::kCorruption, "manifest " + path +
+                                           " is not sealed but the store is encrypted: it was "
+                                           "not written by this store's writers; remove it");
+    return decode_manifest(bytes, path);
+  }
+  if (!encrypted())
+    return Status(Code::kCorruption,
+                  "manifest " + path + " is sealed but the store is not encrypted; remove it");
+  CKPT_ASSIGN_OR_RETURN(SealedManifest sm, decode_sealed_manifest(bytes, path));
+  if (sm.header.store_uuid != header_.uuid)  // before looking for its key
+    return Status(Code::kCorruption, "manifest " + path + " belongs to another store (uuid " +
+                                         to_hex(sm.header.store_uuid.data(), 16) + ")");
+  if (!crypto_->can_read()) return sm.header;
+  auto key = crypto_->data_key(sm.header.key_id);
+  // Not a recipient of this checkpoint: it is listed like one read without a key, and
+  // require_contents() gives the precise reason.
+  if (!key.ok() && key.status().code() == Code::kFailedPrecondition) return sm.header;
+  if (!key.ok()) return key.status().with_context("manifest " + path);
+  return open_sealed_manifest(sm, **key, path);
 }
 
 Result<ObjectStore*> StoreImpl::objects() {
   std::lock_guard<std::mutex> lk(objects_mu_);
   if (!objects_) {
-    auto os = std::make_unique<ObjectStore>(layout_, header_.chunk_size);
+    auto os = std::make_unique<ObjectStore>(layout_, header_.chunk_size, crypto_.get());
     CKPT_RETURN_IF_ERROR(os->load(&notes_));
     objects_ = std::move(os);
   }
@@ -114,7 +158,7 @@ Result<std::vector<Manifest>> StoreImpl::manifests(std::vector<Problem>* damaged
 Result<Manifest> StoreImpl::manifest(const std::string& id_hex) {
   std::string path = layout_.manifest(id_hex);
   CKPT_ASSIGN_OR_RETURN(auto bytes, read_file(path));
-  CKPT_ASSIGN_OR_RETURN(Manifest m, decode_manifest(bytes, path));
+  CKPT_ASSIGN_OR_RETURN(Manifest m, decode_any_manifest(bytes, path));
   if (m.id_hex() != id_hex)
     return Status(Code::kCorruption, "manifest " + path + " holds checkpoint " + m.id_hex() +
                                          ", not the one its name says");
@@ -124,6 +168,12 @@ Result<Manifest> StoreImpl::manifest(const std::string& id_hex) {
                                          uuid_hex() + ")");
   if (m.chunk_size != header_.chunk_size || m.fanout != header_.fanout)
     return Status(Code::kCorruption, "manifest " + path + " disagrees with the store's chunk size");
+  return m;
+}
+
+Result<Manifest> StoreImpl::manifest_contents(const std::string& id_hex) {
+  CKPT_ASSIGN_OR_RETURN(Manifest m, manifest(id_hex));
+  CKPT_RETURN_IF_ERROR(require_contents(m));
   return m;
 }
 
@@ -183,9 +233,15 @@ Result<FileLock> StoreImpl::lock_readers(FileLock::Mode mode, const std::string&
   return FileLock::acquire(layout_.readers_lock(), mode, purpose);
 }
 
-Status StoreImpl::commit_manifest(const Manifest& m) {
-  CKPT_RETURN_IF_ERROR(
-      atomic_write_file(layout_.manifest(m.id_hex()), encode_manifest(m), layout_.tmp_dir()));
+Status StoreImpl::commit_manifest(const Manifest& m, crypt::SealingKey* key) {
+  std::vector<uint8_t> bytes;
+  if (encrypted()) {
+    if (!key) return Status(Code::kInternal, "sealed manifest without a data key");
+    CKPT_ASSIGN_OR_RETURN(bytes, encode_sealed_manifest(m, *key));
+  } else {
+    bytes = encode_manifest(m);
+  }
+  CKPT_RETURN_IF_ERROR(atomic_write_file(layout_.manifest(m.id_hex()), bytes, layout_.tmp_dir()));
   Ref ref{m.id, m.seq};
   return atomic_write_file(layout_.ref("latest"), encode_ref(ref), layout_.tmp_dir())
       .with_context("checkpoint " + m.id_hex() + " is committed, but updating refs/latest failed");

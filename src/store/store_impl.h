@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crypt/store_crypto.h"
 #include "store/layout.h"
 #include "store/lock.h"
 #include "store/manifest.h"
@@ -32,6 +33,12 @@ class StoreImpl {
   const StoreHeader& header() const { return header_; }
   const StoreOptions& options() const { return options_; }
   std::string uuid_hex() const;
+  // Encrypted stores: their keys (null for a plain store).
+  crypt::StoreCrypto* crypto() const { return crypto_.get(); }
+  bool encrypted() const { return crypto_ != nullptr; }
+  // OK unless `m` is sealed (encrypted, read without an identity): then the error says
+  // to pass --identity.
+  Status require_contents(const Manifest& m) const;
 
   // Loads pack indexes on first call (thread-safe: a lazy restore loads them on its own
   // thread). Notes about repaired indexes accumulate in notes().
@@ -47,6 +54,9 @@ class StoreImpl {
   // All readable manifests sorted by seq; unreadable ones are reported in `damaged`.
   Result<std::vector<Manifest>> manifests(std::vector<Problem>* damaged = nullptr);
   Result<Manifest> manifest(const std::string& id_hex);
+  // manifest() that fails unless labels, attributes and streams are readable (an
+  // encrypted store opened without an identity yields only the clear header).
+  Result<Manifest> manifest_contents(const std::string& id_hex);
   // "latest" | full id | unique prefix (>= 4 hex digits) -> full id.
   Result<std::string> resolve(std::string_view ref);
   // Highest seq of any manifest file (damaged ones included, read from refs), 0 if none.
@@ -57,8 +67,8 @@ class StoreImpl {
   Result<FileLock> lock_readers(FileLock::Mode mode, const std::string& purpose);
 
   // Writes manifests/<id>.mf atomically, then refs/latest. The manifest rename is
-  // the commit point of a checkpoint.
-  Status commit_manifest(const Manifest& m);
+  // the commit point of a checkpoint. Encrypted stores seal it with `key`.
+  Status commit_manifest(const Manifest& m, crypt::SealingKey* key = nullptr);
 
   // Reads stream `s` of `m` into dst (s.info.length bytes), verifying every object.
   // dst_zeroed: dst is known to be zero, so zero chunks need no write.
@@ -75,11 +85,13 @@ class StoreImpl {
  private:
   StoreImpl(StoreLayout layout, StoreHeader header, StoreOptions options);
   static Status create(const StoreLayout& layout, const StoreOptions& options);
+  Result<Manifest> decode_any_manifest(std::span<const uint8_t> bytes, const std::string& path);
 
   StoreLayout layout_;
   StoreHeader header_;
   StoreOptions options_;
   std::mutex objects_mu_;
+  std::unique_ptr<crypt::StoreCrypto> crypto_;
   std::unique_ptr<ObjectStore> objects_;
   std::vector<Problem> notes_;
   FileLock writer_lock_;

@@ -106,7 +106,7 @@ Status StreamTree::rebuild(const EmitFn& emit) {
       Digest d{};
       if (!all_zero) {
         std::vector<uint8_t> bytes = encode_node(static_cast<uint8_t>(k - 1), entries);
-        d = sha256(bytes);
+        d = hasher_ ? (*hasher_)(bytes) : sha256(bytes);
         if (emit) CKPT_RETURN_IF_ERROR(emit(d, bytes));
       }
       levels_[k][p] = d;

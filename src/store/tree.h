@@ -16,6 +16,7 @@
 #include <span>
 #include <vector>
 
+#include "crypt/primitives.h"
 #include "util/digest.h"
 
 namespace ckpt {
@@ -30,6 +31,9 @@ uint32_t tree_depth(uint64_t chunks, uint32_t fanout);
 class StreamTree {
  public:
   explicit StreamTree(uint32_t fanout = 64) : fanout_(fanout) {}
+  // Encrypted stores name nodes by a keyed hash; null (the default) means SHA-256. The
+  // hasher must outlive the tree or be reset.
+  void set_hasher(const crypt::KeyedHasher* hasher) { hasher_ = hasher; }
 
   uint64_t chunks() const { return levels_.empty() ? 0 : levels_[0].size(); }
   Digest root() const;
@@ -68,6 +72,7 @@ class StreamTree {
 
  private:
   uint32_t fanout_;
+  const crypt::KeyedHasher* hasher_ = nullptr;
   std::vector<std::vector<Digest>> levels_;
   void put(uint64_t i, const Digest& d);  // sets a slot, keeping zeros_ in step
 

@@ -9,10 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "crypt/recipients.h"
+#include "crypt/wrapped_key.h"
+#include "fuzz_crypt.h"
 #include "store/format.h"
 #include "store/manifest.h"
 #include "store/pack_format.h"
 #include "store/refs.h"
+#include "store/sealed_manifest.h"
 #include "store/store_header.h"
 #include "store/tree.h"
 
@@ -158,6 +162,41 @@ int main(int argc, char** argv) {
     }
     ok &= write(dir, "fuzz_tree_node", "seed-tree", t);
     ok &= write(dir, "fuzz_tree_node", "seed-tree-sparse", {5, 0x10, 0x27, 5, 0});
+  }
+  {
+    // Sealed with the fuzz targets' fixed keys, so the fuzzer reaches the decryption.
+    Manifest m;
+    m.id.fill(7);
+    m.seq = 3;
+    m.chunk_size = 4096;
+    m.fanout = 64;
+    m.store_uuid = fuzz::fixed_uuid();
+    m.labels = {"sealed"};
+    crypt::KeyId kid;
+    kid.fill(9);
+    crypt::SealingKey key(kid, fuzz::fixed_data_key());
+    m.key_id = kid;
+    if (auto sealed = encode_sealed_manifest(m, key); sealed.ok())
+      ok &= write(dir, "fuzz_sealed_manifest", "seed-manifest", *sealed);
+    std::vector<uint8_t> env{1};
+    std::vector<uint8_t> sealed_chunk;
+    crypt::ObjectBinding b{fuzz::fixed_uuid(), 1, 0, 64, Digest{}};
+    std::vector<uint8_t> plain(64, 0x5a);
+    if (crypt::seal_object(key, b, plain, sealed_chunk).ok()) {
+      env.insert(env.end(), sealed_chunk.begin(), sealed_chunk.end());
+      ok &= write(dir, "fuzz_sealed_manifest", "seed-envelope", env);
+    }
+
+    crypt::WrappedKey w{crypt::KeyPurpose::kData, kid, fuzz::fixed_uuid(), {}};
+    if (crypt::wrap_to(w, fuzz::fixed_data_key(), fuzz::fixed_identity().pub).ok()) {
+      auto bytes = crypt::encode_wrapped_key(w);
+      bytes.insert(bytes.begin(), 0);
+      ok &= write(dir, "fuzz_key_files", "seed-wrapped", bytes);
+    }
+    crypt::Recipients r{fuzz::fixed_uuid(), {}, {fuzz::fixed_identity().pub}};
+    auto rb = crypt::encode_recipients(r, fuzz::fixed_data_key());
+    rb.insert(rb.begin(), 1);
+    ok &= write(dir, "fuzz_key_files", "seed-recipients", rb);
   }
   return ok ? 0 : 1;
 }

@@ -16,10 +16,22 @@ std::optional<std::string> store_path(const GlobalOptions& g) {
   return std::nullopt;
 }
 
+StoreOptions store_options(const GlobalOptions& g) {
+  StoreOptions o;
+  auto pick = [](const std::string& flag, const char* env) {
+    if (!flag.empty()) return flag;
+    const char* v = std::getenv(env);
+    return std::string(v ? v : "");
+  };
+  o.identity = pick(g.identity, "CKPT_IDENTITY");
+  o.writer_key = pick(g.writer_key, "CKPT_WRITER_KEY");
+  return o;
+}
+
 std::unique_ptr<Store> open_store(const GlobalOptions& g) {
   auto path = store_path(g);
   if (!path) return nullptr;
-  auto store = Store::open(*path);
+  auto store = Store::open(*path, store_options(g));
   if (!store.ok()) {
     fail(store.status());
     return nullptr;
@@ -39,8 +51,14 @@ int run_init(const GlobalOptions& g, const InitOptions& o) {
   }
 
   bool created = false;
-  auto store = Store::open(path);
+  auto store = Store::open(path, store_options(g));
   if (store.ok()) {
+    if (!o.recipients.empty()) {
+      print_error("init: " + path +
+                  " is already a store; recipients of an existing store are changed with "
+                  "`ckpt recipient add/remove`");
+      return kExitFailure;
+    }
     const uint32_t have = (*store)->summary().chunk_size;
     if (o.chunk_size != 0 && o.chunk_size != have) {
       print_error("init: " + path + " is already a store with chunk size " + std::to_string(have) +
@@ -48,8 +66,15 @@ int run_init(const GlobalOptions& g, const InitOptions& o) {
       return kExitFailure;
     }
   } else if (store.status().code() == Code::kNotFound) {
-    StoreOptions opts;
+    StoreOptions opts = store_options(g);
     opts.create_if_missing = true;
+    opts.recipients = o.recipients;
+    if (!o.recipients.empty() && opts.writer_key.empty()) {
+      print_error(
+          "init: an encrypted store needs --writer-key FILE: where to write the key "
+          "its writers use (it must not exist yet; keep it on the writer machines)");
+      return kExitUsage;
+    }
     if (o.chunk_size != 0) opts.chunk_size = o.chunk_size;
     store = Store::open(path, opts);
     if (!store.ok()) return fail(store.status());
@@ -70,6 +95,10 @@ int run_init(const GlobalOptions& g, const InitOptions& o) {
   kv.add("uuid", s.uuid);
   kv.add("format", std::to_string(s.format_version));
   kv.add("chunk size", std::to_string(s.chunk_size));
+  if (!o.recipients.empty()) {
+    kv.add("encrypted", "yes, " + std::to_string(o.recipients.size()) + " recipient(s)");
+    kv.add("writer key", store_options(g).writer_key);
+  }
   if (!created) kv.add("checkpoints", std::to_string(s.checkpoints));
   kv.print(std::cout, "  ");
   return kExitOk;
@@ -102,6 +131,11 @@ int run_ls(const GlobalOptions& g, const LsOptions& o) {
   }
   Table t({"ID", ">SEQ", "CREATED", "LABELS", ">STREAMS", ">SIZE", ">WRITTEN/DIRTY"});
   for (const auto& info : *list) {
+    if (info.sealed) {
+      t.add_row({short_id(info.id), std::to_string(info.seq),
+                 format_local_time(info.created_unix_ns), "(sealed)", "-", "-", "-"});
+      continue;
+    }
     t.add_row({short_id(info.id), std::to_string(info.seq), format_local_time(info.created_unix_ns),
                info.labels.empty() ? "-" : join(info.labels, ","),
                std::to_string(info.streams.size()), human_bytes(info.stats.bytes_logical),
@@ -129,9 +163,14 @@ int run_show(const GlobalOptions& g, const ShowOptions& o) {
   head.add("parent", info->parent.empty() ? "-" : info->parent);
   head.add("created", format_local_time(info->created_unix_ns) + " (" +
                           format_utc_time(info->created_unix_ns) + ")");
-  head.add("labels", info->labels.empty() ? "-" : join(info->labels, ", "));
-  head.add("flags", hex_address(info->flags));
+  if (!info->sealed) head.add("labels", info->labels.empty() ? "-" : join(info->labels, ", "));
+  head.add("flags", hex_address(info->flags) + ((info->flags & 1) ? " (encrypted)" : ""));
   head.print(std::cout);
+  if (info->sealed) {
+    std::cout << "contents: sealed; pass --identity PRIVATE_KEY (a recipient's key) to show "
+                 "labels, attributes, streams and statistics\n";
+    return kExitOk;
+  }
 
   std::cout << "attrs" << (info->attrs.empty() ? ": -" : "") << '\n';
   KeyValues attrs;

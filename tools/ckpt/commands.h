@@ -15,8 +15,13 @@
 namespace ckpt::cli {
 
 struct GlobalOptions {
-  std::string store;  // --store; empty: $CKPT_STORE
+  std::string store;       // --store; empty: $CKPT_STORE
+  std::string identity;    // --identity; empty: $CKPT_IDENTITY (encrypted stores, reading)
+  std::string writer_key;  // --writer-key; empty: $CKPT_WRITER_KEY (encrypted stores, writing)
 };
+
+// StoreOptions carrying the keys from --identity/--writer-key or the environment.
+StoreOptions store_options(const GlobalOptions& g);
 
 // The store directory from --store or $CKPT_STORE; prints an error and returns nullopt
 // if there is neither.
@@ -25,8 +30,9 @@ std::optional<std::string> store_path(const GlobalOptions& g);
 std::unique_ptr<Store> open_store(const GlobalOptions& g);
 
 struct InitOptions {
-  std::string dir;          // positional; overrides --store
-  uint32_t chunk_size = 0;  // 0: library default
+  std::string dir;                      // positional; overrides --store
+  uint32_t chunk_size = 0;              // 0: library default
+  std::vector<std::string> recipients;  // public key files: an encrypted store
   bool json = false;
 };
 int run_init(const GlobalOptions& g, const InitOptions& o);
@@ -59,6 +65,7 @@ int run_diff(const GlobalOptions& g, const DiffOptions& o);
 struct VerifyCmdOptions {
   std::vector<std::string> refs;
   bool all = false;
+  bool read_data = false;
   bool json = false;
 };
 int run_verify(const GlobalOptions& g, const VerifyCmdOptions& o);
@@ -111,6 +118,27 @@ struct RunCmdOptions {
   std::vector<std::string> command;
 };
 int run_run(const GlobalOptions& g, const RunCmdOptions& o);
+// Keys and encryption (keys.cc): `ckpt keygen`, `ckpt recipient`, `ckpt rewrap`.
+struct KeygenOptions {
+  std::string out;  // directory
+  std::string name = "ckpt";
+  bool json = false;
+};
+int run_keygen(const KeygenOptions& o);
+
+struct RecipientOptions {
+  std::string action;             // list | add | remove
+  std::vector<std::string> keys;  // public key files
+  bool json = false;
+};
+int run_recipient(const GlobalOptions& g, const RecipientOptions& o);
+
+struct RewrapOptions {
+  std::vector<std::string> add;     // public key files to wrap every key to (needs --identity)
+  std::vector<std::string> remove;  // public key files whose wraps are removed
+  bool json = false;
+};
+int run_rewrap(const GlobalOptions& g, const RewrapOptions& o);
 
 // "30s", "10m", "2h", "7d", "1w", "1d12h"; a bare number is seconds. nullopt if malformed.
 std::optional<int64_t> parse_duration(std::string_view text);

@@ -59,6 +59,7 @@ Json to_json(const CheckpointInfo& info) {
               {"labels", info.labels},
               {"attrs", std::move(attrs)},
               {"flags", info.flags},
+              {"sealed", info.sealed},
               {"streams", std::move(streams)},
               {"stats", to_json(info.stats)}};
 }
@@ -79,7 +80,8 @@ Json to_json(const VerifyReport& r) {
               {"objects_checked", r.objects_checked},
               {"bytes_checked", r.bytes_checked},
               {"problems", std::move(problems)},
-              {"damaged_checkpoints", r.damaged_checkpoints}};
+              {"damaged_checkpoints", r.damaged_checkpoints},
+              {"data_checked", r.data_checked}};
 }
 
 Json to_json(const DiffReport& r) {
@@ -108,6 +110,7 @@ Json to_json(const GcReport& r, bool dry_run) {
               {"packs_repacked", r.packs_repacked},
               {"bytes_freed", r.bytes_freed},
               {"temp_files_removed", r.temp_files_removed},
+              {"keys_deleted", r.keys_deleted},
               {"notes", r.notes}};
 }
 

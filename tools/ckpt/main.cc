@@ -59,6 +59,14 @@ int run(int argc, char** argv) {
 
   GlobalOptions g;
   app.add_option("--store", g.store, "Store directory (default: $CKPT_STORE)")->type_name("DIR");
+  app.add_option("--identity", g.identity,
+                 "Encrypted stores: a recipient's private key, to read checkpoint contents "
+                 "(default: $CKPT_IDENTITY)")
+      ->type_name("KEY");
+  app.add_option("--writer-key", g.writer_key,
+                 "Encrypted stores: the writer key, to write (init: where to create it; "
+                 "default: $CKPT_WRITER_KEY)")
+      ->type_name("FILE");
 
   auto json_flag = [](CLI::App* cmd, bool& flag) {
     cmd->add_flag("--json", flag, "Print machine-readable JSON on stdout");
@@ -73,7 +81,42 @@ int run(int argc, char** argv) {
                    "(default 4096)")
       ->type_name("N")
       ->check(kAtLeastOne);
+  init->add_option("--recipient", init_o.recipients,
+                   "Create an encrypted store whose checkpoints are readable by this public "
+                   "key (repeatable; needs --writer-key)")
+      ->type_name("PUB");
   json_flag(init, init_o.json);
+
+  KeygenOptions keygen_o;
+  auto* keygen = app.add_subcommand(
+      "keygen", "Create an administrator key pair for encrypted stores (needs no store)");
+  std::string psk_path;
+  auto* keygen_out =
+      keygen->add_option("--out", keygen_o.out, "Directory for NAME.key and NAME.pub")
+          ->type_name("DIR");
+  // Replication (docs/replication.md) needs a pre-shared key instead of a key pair.
+  keygen->add_option("--psk", psk_path, "Write a replication pre-shared key (32 bytes, 0600)")
+      ->type_name("FILE")
+      ->excludes(keygen_out);
+  keygen->add_option("--name", keygen_o.name, "File name stem")->capture_default_str();
+  json_flag(keygen, keygen_o.json);
+
+  RecipientOptions recip_o;
+  auto* recip = app.add_subcommand(
+      "recipient", "List, add or remove the recipients of future checkpoints (encrypted stores)");
+  recip->add_option("action", recip_o.action, "list | add | remove")
+      ->check(CLI::IsMember({"list", "add", "remove"}))
+      ->required();
+  recip->add_option("keys", recip_o.keys, "Public key files (add, remove)")->type_name("PUB");
+  json_flag(recip, recip_o.json);
+
+  RewrapOptions rewrap_o;
+  auto* rewrap = app.add_subcommand(
+      "rewrap", "Wrap existing checkpoints' data keys to a new recipient, or drop one's wraps");
+  rewrap->add_option("--add-recipient", rewrap_o.add, "Public key file (needs --identity)")
+      ->type_name("PUB");
+  rewrap->add_option("--remove-recipient", rewrap_o.remove, "Public key file")->type_name("PUB");
+  json_flag(rewrap, rewrap_o.json);
 
   LsOptions ls_o;
   auto* ls = app.add_subcommand("ls", "List the checkpoints, oldest first");
@@ -99,6 +142,9 @@ int run(int argc, char** argv) {
   verify->add_option("ids", verify_o.refs, "Checkpoints to verify (ids, prefixes or 'latest')")
       ->type_name("ID");
   verify->add_flag("--all", verify_o.all, "Verify every checkpoint and pack (the default)");
+  verify->add_flag("--read-data", verify_o.read_data,
+                   "Encrypted stores: authenticate and re-hash the data (needs --identity); "
+                   "plain stores always do");
   json_flag(verify, verify_o.json);
 
   DiffOptions diff_o;
@@ -139,12 +185,6 @@ int run(int argc, char** argv) {
       "(needs no store)");
   json_flag(check, check_o.json);
 
-  std::string psk_path;
-  auto* keygen =
-      app.add_subcommand("keygen", "Write a fresh pre-shared key for replication (needs no store)");
-  keygen->add_option("--psk", psk_path, "New key file (32 random bytes, mode 0600)")
-      ->type_name("FILE")
-      ->required();
   auto criu_flags = [](CLI::App* cmd, ProcessDumpOptions& d) {
     cmd->add_flag("--tcp-established", d.tcp_established, "Dump established TCP connections");
     cmd->add_flag("--ext-unix-sk", d.ext_unix_sk,
@@ -222,7 +262,7 @@ int run(int argc, char** argv) {
   if (prune->parsed()) return run_prune(g, prune_o);
   if (gc->parsed()) return run_gc(g, gc_o);
   if (check->parsed()) return run_check(check_o);
-  if (keygen->parsed()) {
+  if (keygen->parsed() && !psk_path.empty()) {
     if (Status st = write_new_psk(psk_path); !st.ok()) {
       print_error("keygen: " + st.message());
       return kExitFailure;
@@ -232,6 +272,21 @@ int run(int argc, char** argv) {
   if (dump->parsed()) return run_dump(g, dump_o);
   if (restore->parsed()) return run_restore(g, restore_o);
   if (run_cmd->parsed()) return run_run(g, run_o);
+  if (keygen->parsed() && psk_path.empty()) {
+    if (keygen_o.out.empty()) {
+      print_error("keygen: give --out DIR (key pair) or --psk FILE (replication key)");
+      return kExitUsage;
+    }
+    return run_keygen(keygen_o);
+  }
+  if (recip->parsed()) {
+    if (recip_o.action != "list" && recip_o.keys.empty()) {
+      print_error("recipient " + recip_o.action + ": give one or more public key files");
+      return kExitUsage;
+    }
+    return run_recipient(g, recip_o);
+  }
+  if (rewrap->parsed()) return run_rewrap(g, rewrap_o);
   print_error("no command given");
   return kExitUsage;
 }

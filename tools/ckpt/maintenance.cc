@@ -97,6 +97,7 @@ void print_gc_report(const GcReport& r, bool dry_run) {
   kv.add(dry_run ? "packs to repack" : "packs repacked", std::to_string(r.packs_repacked));
   kv.add(dry_run ? "temp files to remove" : "temp files removed",
          std::to_string(r.temp_files_removed));
+  if (r.keys_deleted) kv.add("wrapped keys deleted", std::to_string(r.keys_deleted));
   kv.print(std::cout, "  ");
   for (const auto& n : r.notes) std::cout << "  note: " << n << '\n';
 }
@@ -113,6 +114,7 @@ int run_verify(const GlobalOptions& g, const VerifyCmdOptions& o) {
 
   VerifyOptions opts;
   opts.ids = o.refs;  // the library resolves "latest" and prefixes
+  opts.read_data = o.read_data;
   Progress progress;
   opts.progress = progress.callback();
   auto rep = store->verify(opts);
@@ -139,6 +141,9 @@ int run_verify(const GlobalOptions& g, const VerifyCmdOptions& o) {
   std::cout << "verified " << count(rep->checkpoints_checked, "checkpoint") << ", "
             << count(rep->objects_checked, "object") << ", " << human_bytes(rep->bytes_checked)
             << ": ";
+  if (!rep->data_checked)
+    std::cout << "(encrypted store, structure only: pass --identity KEY --read-data to "
+                 "authenticate the data) ";
   if (rep->ok()) {
     std::cout << "OK\n";
     return kExitOk;
