@@ -138,6 +138,8 @@ void dedup(const Config& c, Report& report);
 void stall(const Config& c, Report& report);
 void overhead(const Config& c, Report& report);
 void restore(const Config& c, Report& report);
+void replicate(const Config& c, Report& report);
+void failover(const Config& c, Report& report);
 void criu(const Config& c, Report& report);
 
 }  // namespace bench

@@ -10,6 +10,8 @@
 //   overhead  slowdown of a memory-writing loop checkpointed once a second vs. untracked
 //   restore   eager and lazy restore (resume, resident, first touch) vs. read() of the packs
 //   criu      ckpt dump of a process (CRIU underneath) vs. raw criu dump: time, frozen, size
+//   replicate checkpoint to a hot spare over loopback (full, 1 % dirty) vs. a plain TCP stream
+//   failover  SIGKILL of a replicating primary -> the spare has taken over and restored
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -22,12 +24,9 @@
 namespace {
 
 const std::map<std::string, void (*)(const bench::Config&, bench::Report&)> kScenarios = {
-    {"persist", bench::persist},
-    {"dedup", bench::dedup},
-    {"stall", bench::stall},
-    {"overhead", bench::overhead},
-    {"restore", bench::restore},
-    {"criu", bench::criu},
+    {"persist", bench::persist},     {"dedup", bench::dedup},       {"stall", bench::stall},
+    {"overhead", bench::overhead},   {"restore", bench::restore},   {"criu", bench::criu},
+    {"replicate", bench::replicate}, {"failover", bench::failover},
 };
 
 // The machine is shared: say how busy it was (stderr, so --json output stays clean).
@@ -42,7 +41,8 @@ void log_load(const char* when) {
 [[noreturn]] void usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: ckpt-bench SCENARIO [--quick] [--json] [--dir DIR]\n"
-               "scenarios: persist, dedup, stall, overhead, restore, criu (see bench/README.md)\n");
+               "scenarios: persist, dedup, stall, overhead, restore, criu, replicate, failover "
+               "(see bench/README.md)\n");
   std::exit(code);
 }
 
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   if (it == kScenarios.end()) {
     std::fprintf(stderr,
                  "ckpt-bench: unknown scenario '%s' (persist, dedup, stall, overhead, restore, "
-                 "criu)\n",
+                 "criu, replicate, failover)\n",
                  c.scenario.c_str());
     return 2;
   }

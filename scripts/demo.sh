@@ -7,7 +7,9 @@
 #   2. runs it on the demo store and kills it with SIGKILL mid-run, three times,
 #      restarting it each time (it resumes from its latest checkpoint);
 #   3. lets the last restart finish and compares its checksum with the reference;
-#   4. lists and verifies the demo store with the ckpt CLI.
+#   4. lists and verifies the demo store with the ckpt CLI;
+#   5. the hot-spare act (scripts/demo-hot-spare.sh): ckpt-kv primary + spare, writes,
+#      SIGKILL of the primary, the spare serves every acknowledged key.
 #
 # Run it with `make demo` (which builds first) or directly after a build.
 # Environment: DEMO_STORE (default ./demo-store), BUILD_DIR (default ./build).
@@ -19,7 +21,7 @@ STORE="${DEMO_STORE:-$PWD/demo-store}"
 SIZE=512 STEPS=400 EVERY=20 KILLS=3
 HEAT=("$BIN/ckpt-heat" --size "$SIZE" --steps "$STEPS" --every "$EVERY")
 
-for tool in ckpt ckpt-heat; do
+for tool in ckpt ckpt-heat ckpt-kv; do
   [[ -x "$BIN/$tool" ]] || { echo "demo: $BIN/$tool is missing; run 'make build' first" >&2; exit 1; }
 done
 
@@ -87,6 +89,8 @@ fi
 section "5. Inspect the store with the ckpt CLI"
 "$BIN/ckpt" --store "$STORE" ls
 "$BIN/ckpt" --store "$STORE" verify
+
+scripts/demo-hot-spare.sh
 
 echo
 echo "demo OK. The store is left in $STORE; try: $BIN/ckpt --store $STORE ls"

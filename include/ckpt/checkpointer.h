@@ -13,6 +13,7 @@
 #pragma once
 
 #include <ckpt/arena.h>
+#include <ckpt/replication.h>
 #include <ckpt/status.h>
 #include <ckpt/store.h>
 #include <ckpt/types.h>
@@ -47,6 +48,8 @@ struct Options {
   double freeze_budget_ms = 500;
   // Where warnings go (freeze budget exceeded, tracker fallbacks). Default: stderr.
   std::function<void(std::string_view)> log;
+  // Hot spare: stream every committed checkpoint to a spare (docs/replication.md).
+  ReplicationOptions replication;
 };
 
 enum class RestoreMode {
@@ -163,6 +166,8 @@ class Checkpointer {
   const std::string& strategy_name() const;
   // Why the automatic choices fell back (e.g. "uffd-wp-async unavailable: ...").
   const std::vector<std::string>& notes() const;
+  // The replication stream to the spare (enabled == false without one).
+  ReplicationState replication_state() const;
   Store& store();
 
  private:

@@ -106,6 +106,11 @@ struct RunOptions {
   std::function<Status(Checkpointer&)> setup;
   // How the restart restores (default: lazy where the tracker allows, see RestoreMode).
   RestoreOptions restore;
+  // Hot spare (docs/replication.md): before anything else, receive a primary's
+  // checkpoints into spare->store until the primary is lost, then take over: open the
+  // Checkpointer on that store (it must equal checkpointer.store), restore and run the
+  // worker. Older primaries are fenced until run() returns.
+  std::optional<SpareOptions> spare;
 };
 
 using InitFn = std::function<Status(Checkpointer&)>;

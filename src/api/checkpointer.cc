@@ -10,6 +10,8 @@
 
 #include "capture/dirty_tracker.h"
 #include "capture/region.h"
+#include "replication/epoch.h"
+#include "replication/primary_stream.h"
 #include "restore/files.h"
 #include "restore/lazy_restorer.h"
 #include "restore/restorer.h"
@@ -54,6 +56,9 @@ class CheckpointerImpl {
   CheckpointStats last_stats;
   Status pending_error;
 
+  uint64_t epoch = 0;                    // the store's replication epoch
+  std::unique_ptr<PrimaryStream> spare;  // null without replication
+
   // Last member: destroyed first, so queued jobs finish while the rest still exists.
   std::unique_ptr<Persister> persister;
 
@@ -72,6 +77,8 @@ class CheckpointerImpl {
   Result<std::vector<std::shared_ptr<UniqueFd>>> capture_files();
   void persist(Manifest m, Snapshot snap, uint64_t stall_ns,
                std::vector<std::shared_ptr<UniqueFd>> barrier);
+  // Hands a committed checkpoint to the spare; sync mode waits for its commit.
+  void replicate(const Manifest& m);
 };
 
 namespace {
@@ -171,24 +178,39 @@ void CheckpointerImpl::persist(Manifest m, Snapshot snap, uint64_t stall_ns,
   CheckpointWriter writer(*st, *pool);
   auto written = synced.ok() ? writer.write(std::move(m), snap.streams, stall_ns, snap.live)
                              : Result<Manifest>(synced);
-  std::lock_guard<std::mutex> lk(mu);
-  if (written.ok()) {
-    parent = written->id;
-    last_stats = written->stats;
-    last_stats.strategy = snap.strategy;
-    last_stats.over_budget =
-        written->attrs.size() &&
-        std::any_of(written->attrs.begin(), written->attrs.end(),
-                    [](const auto& kv) { return kv.first == "freeze_budget_exceeded"; });
-  } else {
-    if (pending_error.ok()) pending_error = written.status();
-    // The tracker has forgotten these chunks: hand them to the next capture.
-    for (size_t i = 0; i < snap.streams.size(); ++i) {
-      Region* r = regions->find(snap.streams[i].info.name, snap.streams[i].info.kind);
-      if (r) r->carry = merge(r->carry, snap.dirty[i], UINT64_MAX);
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    if (written.ok()) {
+      parent = written->id;
+      last_stats = written->stats;
+      last_stats.strategy = snap.strategy;
+      last_stats.over_budget =
+          written->attrs.size() &&
+          std::any_of(written->attrs.begin(), written->attrs.end(),
+                      [](const auto& kv) { return kv.first == "freeze_budget_exceeded"; });
+    } else {
+      if (pending_error.ok()) pending_error = written.status();
+      // The tracker has forgotten these chunks: hand them to the next capture.
+      for (size_t i = 0; i < snap.streams.size(); ++i) {
+        Region* r = regions->find(snap.streams[i].info.name, snap.streams[i].info.kind);
+        if (r) r->carry = merge(r->carry, snap.dirty[i], UINT64_MAX);
+      }
     }
+    strategy->release(snap);
   }
-  strategy->release(snap);
+  // Outside `mu`: sync mode blocks here until the spare has committed.
+  if (written.ok() && spare) replicate(*written);
+}
+
+void CheckpointerImpl::replicate(const Manifest& m) {
+  spare->committed(m.seq, m.id_hex());
+  Status st = options.replication.mode == ReplicationMode::kSync ? spare->wait_acked(m.seq)
+                                                                 : spare->wait_lag();
+  if (st.ok()) return;
+  std::lock_guard<std::mutex> lk(mu);
+  if (pending_error.ok())
+    pending_error = st.with_context("checkpoint seq " + std::to_string(m.seq) +
+                                    " is committed locally but not on the spare");
 }
 
 Checkpointer::Checkpointer(std::unique_ptr<CheckpointerImpl> impl) : impl_(std::move(impl)) {}
@@ -234,6 +256,13 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
   ::gethostname(host, sizeof host - 1);
   impl->host = host;
   impl->program = self_program();
+  CKPT_ASSIGN_OR_RETURN(impl->epoch, load_epoch(options.store));
+  if (!options.replication.spare.empty()) {
+    CheckpointerImpl* raw = impl.get();
+    CKPT_ASSIGN_OR_RETURN(impl->spare,
+                          PrimaryStream::start(options.replication, options.store,
+                                               [raw](const std::string& m) { raw->log(m); }));
+  }
   impl->persister = std::make_unique<Persister>();
   return std::unique_ptr<Checkpointer>(new Checkpointer(std::move(impl)));
 }
@@ -373,6 +402,7 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
              {"ckpt_version", CKPT_VERSION_STRING},
              {"tracker", I.tracker_name},
              {"strategy", used}};
+  if (I.spare || I.epoch > 0) m.attrs.push_back({"epoch", std::to_string(I.epoch)});
   const std::string id = m.id_hex();
   const double stall_ms = double(stall_ns) / 1e6;
   bool over = !snap->live && stall_ms > I.options.freeze_budget_ms;
@@ -495,6 +525,10 @@ uint64_t Checkpointer::budget_overruns() const { return impl_->overruns; }
 const std::string& Checkpointer::tracker_name() const { return impl_->tracker_name; }
 const std::string& Checkpointer::strategy_name() const { return impl_->strategy_name; }
 const std::vector<std::string>& Checkpointer::notes() const { return impl_->notes; }
+ReplicationState Checkpointer::replication_state() const {
+  return impl_->spare ? impl_->spare->state() : ReplicationState{};
+}
+
 Store& Checkpointer::store() { return *impl_->store; }
 
 }  // namespace ckpt

@@ -116,6 +116,15 @@ Status run(const RunOptions& options, const InitFn& init, const WorkerFn& worker
   SignalScope signals;
   if (options.install_signals) CKPT_RETURN_IF_ERROR(signals.install());
 
+  std::unique_ptr<Spare> spare;  // kept until return: it fences older primaries
+  if (options.spare) {
+    if (options.spare->store != options.checkpointer.store)
+      return Status(Code::kInvalidArgument, "run: spare.store '" + options.spare->store +
+                                                "' differs from checkpointer.store '" +
+                                                options.checkpointer.store + "'");
+    CKPT_ASSIGN_OR_RETURN(spare, Spare::start(*options.spare));
+    CKPT_RETURN_IF_ERROR(spare->run_until_primary_lost().status().with_context("run: as a spare"));
+  }
   auto opened = Checkpointer::open(options.checkpointer);
   if (!opened.ok()) return opened.status();
   std::unique_ptr<Checkpointer> cp = std::move(opened).value();

@@ -4,6 +4,7 @@
 //
 // Exit status: 0 success, 1 failure (including problems found by verify), 2 usage error.
 // Errors go to stderr as "ckpt: <message>"; --json output goes to stdout.
+#include <ckpt/replication.h>
 #include <ckpt/version.h>
 
 #include <CLI/CLI.hpp>
@@ -89,9 +90,14 @@ int run(int argc, char** argv) {
   KeygenOptions keygen_o;
   auto* keygen = app.add_subcommand(
       "keygen", "Create an administrator key pair for encrypted stores (needs no store)");
-  keygen->add_option("--out", keygen_o.out, "Directory for NAME.key and NAME.pub")
-      ->required()
-      ->type_name("DIR");
+  std::string psk_path;
+  auto* keygen_out =
+      keygen->add_option("--out", keygen_o.out, "Directory for NAME.key and NAME.pub")
+          ->type_name("DIR");
+  // Replication (docs/replication.md) needs a pre-shared key instead of a key pair.
+  keygen->add_option("--psk", psk_path, "Write a replication pre-shared key (32 bytes, 0600)")
+      ->type_name("FILE")
+      ->excludes(keygen_out);
   keygen->add_option("--name", keygen_o.name, "File name stem")->capture_default_str();
   json_flag(keygen, keygen_o.json);
 
@@ -256,10 +262,23 @@ int run(int argc, char** argv) {
   if (prune->parsed()) return run_prune(g, prune_o);
   if (gc->parsed()) return run_gc(g, gc_o);
   if (check->parsed()) return run_check(check_o);
+  if (keygen->parsed() && !psk_path.empty()) {
+    if (Status st = write_new_psk(psk_path); !st.ok()) {
+      print_error("keygen: " + st.message());
+      return kExitFailure;
+    }
+    return kExitOk;
+  }
   if (dump->parsed()) return run_dump(g, dump_o);
   if (restore->parsed()) return run_restore(g, restore_o);
   if (run_cmd->parsed()) return run_run(g, run_o);
-  if (keygen->parsed()) return run_keygen(keygen_o);
+  if (keygen->parsed() && psk_path.empty()) {
+    if (keygen_o.out.empty()) {
+      print_error("keygen: give --out DIR (key pair) or --psk FILE (replication key)");
+      return kExitUsage;
+    }
+    return run_keygen(keygen_o);
+  }
   if (recip->parsed()) {
     if (recip_o.action != "list" && recip_o.keys.empty()) {
       print_error("recipient " + recip_o.action + ": give one or more public key files");

@@ -1,0 +1,124 @@
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "protocol.h"
+
+namespace kv {
+namespace {
+
+struct Client {
+  int fd = -1;
+  std::string in;
+  std::vector<Reply> replies;  // produced this round, sent after the commit
+  bool closed = false;
+};
+
+void send_all(Client& c, const std::string& out) {
+  size_t off = 0;
+  while (off < out.size()) {
+    ssize_t n = ::send(c.fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      c.closed = true;
+      return;
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+// Reads what is there and applies every complete line. True if a write was applied.
+bool read_requests(Client& c, Table& t) {
+  char buf[65536];
+  ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+  if (n <= 0) {
+    if (n == 0 || (errno != EINTR && errno != EAGAIN)) c.closed = true;
+    return false;
+  }
+  c.in.append(buf, static_cast<size_t>(n));
+  bool wrote = false;
+  size_t start = 0;
+  for (size_t nl; (nl = c.in.find('\n', start)) != std::string::npos; start = nl + 1) {
+    c.replies.push_back(apply(t, std::string_view(c.in).substr(start, nl - start)));
+    wrote |= c.replies.back().write;
+  }
+  c.in.erase(0, start);
+  if (c.in.size() > 4096) {
+    c.replies.push_back({"ERR request line too long"});
+    c.in.clear();
+  }
+  return wrote;
+}
+
+}  // namespace
+
+int listen_on(const std::string& address, std::string& error) {
+  size_t colon = address.rfind(':');
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
+  if (colon == std::string::npos ||
+      ::inet_pton(AF_INET, host.empty() ? "0.0.0.0" : host.c_str(), &sa.sin_addr) != 1) {
+    error = "address '" + address + "' is not IPv4:port";
+    return -1;
+  }
+  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, 128) != 0) {
+    error = "listen on " + address + ": " + std::strerror(errno);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+ckpt::Status serve(int listen_fd, Table& table, ckpt::Checkpointer& cp) {
+  std::vector<Client> clients;
+  for (;;) {
+    std::vector<pollfd> fds{{listen_fd, POLLIN, 0}};
+    for (const auto& c : clients) fds.push_back({c.fd, POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR)
+      return ckpt::Status::from_errno(errno, "poll");
+    if (fds[0].revents & POLLIN) {
+      int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+      int one = 1;
+      if (fd >= 0) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      if (fd >= 0) clients.push_back({.fd = fd});
+    }
+    bool wrote = false;
+    for (size_t i = 1; i < fds.size(); ++i)
+      if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
+        wrote |= read_requests(clients[i - 1], table);
+    ckpt::Status committed;
+    if (wrote) {
+      auto id = cp.checkpoint();
+      committed = id.ok() ? cp.wait() : id.status();
+      if (committed.code() == ckpt::Code::kFailedPrecondition) return committed;  // fenced
+    }
+    for (auto& c : clients) {
+      std::string out;
+      for (const auto& r : c.replies)
+        out += (r.write && !committed.ok() ? "ERR not committed: " + committed.message() : r.text) +
+               "\n";
+      c.replies.clear();
+      if (!out.empty()) send_all(c, out);
+    }
+    std::erase_if(clients, [](const Client& c) {
+      if (c.closed) ::close(c.fd);
+      return c.closed;
+    });
+  }
+}
+
+}  // namespace kv

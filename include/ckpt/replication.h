@@ -1,0 +1,110 @@
+// Hot spare (seed 003): a primary streams every checkpoint to a spare over an
+// authenticated, encrypted TCP connection; when the primary is lost the spare takes
+// over with the latest checkpoint it committed. See docs/replication.md.
+//
+//   primary:  Options o{.store = ...};
+//             o.replication = {.spare = "10.0.0.2:7400", .psk_file = "/etc/app/psk"};
+//             auto cp = Checkpointer::open(o).value();  // wait() returns once the spare
+//                                                        // has committed (sync mode)
+//   spare:    auto spare = Spare::start({.store = ..., .listen = ":7400",
+//                                        .psk_file = ...}).value();
+//             uint64_t epoch = spare->run_until_primary_lost().value();
+//             auto cp = Checkpointer::open({.store = ...}).value();
+//             cp->restore("latest");  // and carry on as the primary
+#pragma once
+
+#include <ckpt/status.h>
+#include <ckpt/store.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace ckpt {
+
+enum class ReplicationMode {
+  // Checkpointer::wait() returns once the spare has committed every checkpoint taken so
+  // far (output commit, Remus): release output that depends on state only after it.
+  kSync,
+  // wait() returns once the checkpoint is durable locally; the spare follows behind,
+  // at most max_lag checkpoints (checkpoint() blocks beyond that).
+  kAsync,
+};
+
+struct ReplicationOptions {
+  std::string spare;     // "host:port" of the spare; empty: no replication
+  std::string psk_file;  // 32-byte pre-shared key (`ckpt keygen --psk FILE`)
+  ReplicationMode mode = ReplicationMode::kSync;
+  uint32_t heartbeat_ms = 50;  // a heartbeat goes out after this much silence
+  uint32_t timeout_ms = 500;   // nothing heard for this long: the peer is lost
+  uint32_t max_lag = 8;        // async: checkpoints the spare may be behind
+  // Sync: how long wait() waits for the spare before it fails (0: forever). The
+  // checkpoint stays committed locally and is shipped when the spare is back.
+  uint32_t sync_timeout_ms = 0;
+  // Called once, from the replication thread, when the spare refuses this primary
+  // because a takeover happened (its epoch is newer): this process is no longer the
+  // primary and must stop serving. Every later wait() fails with kFailedPrecondition.
+  std::function<void(const std::string& why)> on_fenced;
+};
+
+// What the primary's replication stream is doing (Checkpointer::replication_state()).
+struct ReplicationState {
+  bool enabled = false;
+  bool connected = false;
+  bool fenced = false;
+  uint64_t epoch = 0;          // this store's epoch
+  uint64_t committed_seq = 0;  // newest checkpoint committed locally
+  uint64_t acked_seq = 0;      // newest checkpoint the spare has committed
+  uint64_t lag = 0;            // checkpoints committed locally, not yet on the spare
+  uint64_t objects_sent = 0;
+  uint64_t bytes_sent = 0;  // raw object bytes (before encryption and framing)
+  std::string last_error;
+};
+
+struct SpareOptions {
+  std::string store;  // the spare's own store; created if missing
+  StoreOptions store_options = {.create_if_missing = true};
+  std::string listen;  // "host:port" the primary connects to (port 0: any)
+  std::string psk_file;
+  uint32_t heartbeat_ms = 50;
+  uint32_t timeout_ms = 500;                  // nothing heard from a connected primary: it is lost
+  std::function<void(std::string_view)> log;  // default: stderr
+};
+
+class SpareImpl;
+
+// The spare side. Thread safety: run_until_primary_lost() on one thread; stop() and
+// address() from any.
+class Spare {
+ public:
+  // Opens (creates) the store, takes its writer lock and listens.
+  static Result<std::unique_ptr<Spare>> start(const SpareOptions& options);
+  ~Spare();
+
+  std::string address() const;  // the bound listen address
+  uint64_t epoch() const;
+
+  // Receives checkpoints into the store until a primary that had connected is lost
+  // (connection closed or silent for timeout_ms, and no primary back within
+  // timeout_ms). Then takes over: increments the epoch (stored in the store, fsync'd),
+  // releases the store's writer lock and returns the new epoch. From then on, until
+  // destroyed, the Spare keeps listening and refuses (fences) every primary with an
+  // older epoch. kFailedPrecondition if stop() was called.
+  Result<uint64_t> run_until_primary_lost();
+  void stop();
+
+ private:
+  explicit Spare(std::unique_ptr<SpareImpl> impl);
+  std::unique_ptr<SpareImpl> impl_;
+};
+
+// Writes a fresh pre-shared key (32 random bytes) to the new file `path`, mode 0600;
+// kAlreadyExists rather than overwrite one (`ckpt keygen --psk FILE`).
+Status write_new_psk(const std::string& path);
+
+// The epoch stored in `store_dir` (0 if none was ever written).
+Result<uint64_t> read_epoch(const std::string& store_dir);
+
+}  // namespace ckpt

@@ -1,0 +1,68 @@
+// The replication sink of the checkpoint pipeline (primary side). The persister tells
+// it about every checkpoint it commits; a thread of its own keeps the connection to the
+// spare (handshake, heartbeats, reconnects) and ships the newest committed checkpoint:
+// a top-down walk of its chunk trees, one OFFER/WANT round trip per tree level, so
+// only objects the spare lacks travel (a late or restarted spare catches up the same
+// way). Objects are read from the store through a read-only handle of its own, so
+// shipping never races the writer.
+#pragma once
+
+#include <ckpt/replication.h>
+#include <ckpt/status.h>
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "replication/secure_channel.h"
+#include "store/store_impl.h"
+
+namespace ckpt {
+
+class PrimaryStream {
+ public:
+  using Log = std::function<void(const std::string&)>;
+  // `store_path`: the primary's store (already open and locked by its Checkpointer).
+  static Result<std::unique_ptr<PrimaryStream>> start(const ReplicationOptions& options,
+                                                      const std::string& store_path, Log log);
+  ~PrimaryStream();
+
+  // Checkpoint `id_hex` with `seq` was committed locally.
+  void committed(uint64_t seq, const std::string& id_hex);
+  // Sync mode: blocks until the spare has committed `seq` (or a newer one). Fails when
+  // fenced, or after sync_timeout_ms.
+  Status wait_acked(uint64_t seq);
+  // Async mode: blocks while more than max_lag checkpoints are unacknowledged.
+  Status wait_lag();
+  ReplicationState state() const;
+  uint64_t epoch() const { return epoch_; }
+
+ private:
+  PrimaryStream() = default;
+  void run();
+  // One connection: hello, then ship and heartbeat until an error (returned).
+  Status session(SecureChannel& ch);
+  Status ship(SecureChannel& ch, uint64_t seq, const std::string& id_hex);
+  Result<Frame> reply(SecureChannel& ch, uint8_t expected, int timeout_ms);
+  void fail(const Status& st);
+
+  ReplicationOptions opt_;
+  PreSharedKey psk_{};
+  Log log_;
+  std::unique_ptr<StoreImpl> reader_;  // read-only handle on the primary's store
+  uint64_t epoch_ = 0;
+  std::string name_;  // "host pid N"
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  ReplicationState state_;
+  std::string target_id_;  // newest committed checkpoint
+  std::string logged_error_;
+  std::thread thread_;
+};
+
+}  // namespace ckpt

@@ -1,0 +1,64 @@
+// An authenticated, encrypted, framed byte stream between a primary and a spare
+// (docs/replication.md, "Handshake" and "Frames"). Both sides hold the same 32-byte
+// pre-shared key; each sends 32 fresh random bytes, and HKDF-SHA256 turns key and
+// nonces into one AES-256-GCM key per direction. Every frame carries a GCM tag over its
+// length and contents, with a per-direction counter as nonce, so a peer without the key,
+// a replayed, reordered or garbled frame is detected at the first frame it touches.
+#pragma once
+
+#include <ckpt/replication.h>
+#include <ckpt/status.h>
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "util/unique_fd.h"
+
+namespace ckpt {
+
+using PreSharedKey = std::array<uint8_t, 32>;
+
+// Reads a key file written by `ckpt keygen --psk`: exactly 32 bytes, readable by its
+// owner only (a key others can read is refused).
+Result<PreSharedKey> read_psk(const std::string& path);
+
+struct Frame {
+  uint8_t type = 0;
+  std::vector<uint8_t> body;
+};
+
+class SecureChannel {
+ public:
+  // Largest frame body accepted; bigger announced lengths are garbling.
+  static constexpr uint32_t kMaxBody = 16u << 20;
+
+  // Client side: TCP connect to `address`, then the handshake.
+  static Result<SecureChannel> connect(const std::string& address, const PreSharedKey& psk,
+                                       int timeout_ms);
+  // Server side: the handshake on an accepted connection from `peer`.
+  static Result<SecureChannel> accept(UniqueFd fd, const std::string& peer, const PreSharedKey& psk,
+                                      int timeout_ms);
+
+  Status send(uint8_t type, std::span<const uint8_t> body);
+  // Waits up to `timeout_ms` (-1: forever) for the next frame. A frame that fails
+  // authentication is kCorruption: the connection cannot be used any more.
+  Result<Frame> receive(int timeout_ms);
+  // True when a frame (or EOF) is ready to read within `timeout_ms`.
+  Result<bool> readable(int timeout_ms);
+  const std::string& peer() const { return peer_; }
+  void close() { fd_.reset(); }
+
+ private:
+  SecureChannel() = default;
+  Status handshake(const PreSharedKey& psk, bool client, int timeout_ms);
+
+  UniqueFd fd_;
+  std::string peer_;
+  std::array<uint8_t, 32> send_key_{}, recv_key_{};
+  uint64_t send_counter_ = 0, recv_counter_ = 0;
+};
+
+}  // namespace ckpt

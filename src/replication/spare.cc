@@ -1,0 +1,184 @@
+// The spare: accepts a primary, applies its stream (SpareSession), watches heartbeats,
+// and takes over when the primary is lost. After a takeover it keeps refusing
+// (fencing) primaries with an older epoch. Why and in what order: docs/replication.md.
+#include <ckpt/replication.h>
+
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "replication/epoch.h"
+#include "replication/net.h"
+#include "replication/secure_channel.h"
+#include "replication/spare_session.h"
+#include "replication/wire.h"
+#include "store/store_impl.h"
+#include "util/fs.h"
+
+namespace ckpt {
+
+class SpareImpl {
+ public:
+  SpareOptions opt;
+  PreSharedKey psk{};
+  UniqueFd listener;
+  std::string address;
+  std::unique_ptr<StoreImpl> store;
+  std::atomic<uint64_t> epoch{0};
+  std::atomic<bool> stop{false};
+  std::thread fencer;
+
+  ~SpareImpl() {
+    stop = true;
+    if (fencer.joinable()) fencer.join();
+  }
+
+  void log(const std::string& msg) {
+    if (opt.log) {
+      opt.log(msg);
+    } else {
+      std::fprintf(stderr, "ckpt spare: %s\n", msg.c_str());
+    }
+  }
+
+  uint64_t elapsed_ms(uint64_t since_ns) const { return (monotonic_ns() - since_ns) / 1000000; }
+
+  // Handshake and hello of one connection; nullopt (logged) when the peer is refused.
+  // `taken_over`: this node is the primary now, so every primary is refused.
+  std::optional<SecureChannel> admit(UniqueFd fd, const std::string& peer, bool taken_over) {
+    auto ch = SecureChannel::accept(std::move(fd), peer, psk, static_cast<int>(opt.timeout_ms));
+    if (!ch.ok()) {
+      log("refused peer " + peer + ": " + ch.status().message());
+      return std::nullopt;
+    }
+    auto frame = ch->receive(static_cast<int>(opt.timeout_ms));
+    Result<Hello> hello =
+        frame.ok() ? (frame->type == kMsgHello
+                          ? decode_hello(frame->body)
+                          : Result<Hello>(Status(Code::kCorruption, "first message is not hello")))
+                   : Result<Hello>(frame.status());
+    if (!hello.ok()) {
+      log("refused peer " + peer + ": " + hello.status().message());
+      return std::nullopt;
+    }
+    Welcome w{.epoch = epoch};
+    const auto& h = taken_over ? StoreHeader{} : store->header();
+    if (hello->epoch < epoch) {
+      w.verdict = Verdict::kFenced;
+      w.message = "a takeover happened: the spare is at epoch " + std::to_string(epoch) +
+                  ", this primary at " + std::to_string(hello->epoch);
+    } else if (taken_over) {
+      w.verdict = Verdict::kIncompatible;
+      w.message = "this node took over at epoch " + std::to_string(epoch) + "; it is no spare";
+    } else if (hello->chunk_size != h.chunk_size || hello->fanout != h.fanout) {
+      w.verdict = Verdict::kIncompatible;
+      w.message = "chunk size/fanout " + std::to_string(hello->chunk_size) + "/" +
+                  std::to_string(hello->fanout) + " differ from the spare's store (" +
+                  std::to_string(h.chunk_size) + "/" + std::to_string(h.fanout) + ")";
+    }
+    if (w.verdict == Verdict::kAccepted) {
+      if (hello->epoch > epoch) {
+        if (Status st = store_epoch(opt.store, hello->epoch); !st.ok()) {
+          log("cannot record epoch " + std::to_string(hello->epoch) + ": " + st.message());
+          return std::nullopt;
+        }
+        epoch = hello->epoch;
+        w.epoch = epoch;
+      }
+      auto seq = store->max_seq();
+      w.latest_seq = seq.ok() ? *seq : 0;
+    } else {
+      log("refused primary " + hello->primary + " at " + peer + ": " + w.message);
+    }
+    auto body = encode_welcome(w);
+    if (Status st = ch->send(kMsgWelcome, body); !st.ok() || w.verdict != Verdict::kAccepted)
+      return std::nullopt;
+    log("primary " + hello->primary + " connected from " + peer + " (epoch " +
+        std::to_string(epoch) + ", spare has seq " + std::to_string(w.latest_seq) + ")");
+    return std::move(ch).value();
+  }
+
+  // Applies the stream until the connection ends; returns why it ended.
+  std::string serve(SecureChannel& ch) {
+    SpareSession session(*store, ch);
+    uint64_t heard = monotonic_ns(), sent = monotonic_ns();
+    while (!stop) {
+      auto ready = ch.readable(static_cast<int>(opt.heartbeat_ms));
+      if (!ready.ok()) return ready.status().message();
+      if (*ready) {
+        auto frame = ch.receive(static_cast<int>(opt.timeout_ms));
+        if (!frame.ok()) return frame.status().message();
+        heard = monotonic_ns();
+        if (Status st = session.handle(*frame); !st.ok()) {
+          std::string why = "refused the checkpoint in flight, store unchanged: " + st.message();
+          std::vector<uint8_t> body(why.begin(), why.end());
+          (void)ch.send(kMsgRefused, body);
+          return why;
+        }
+      } else if (elapsed_ms(heard) > opt.timeout_ms) {
+        return "no heartbeat for " + std::to_string(elapsed_ms(heard)) + " ms";
+      }
+      if (elapsed_ms(sent) >= opt.heartbeat_ms) {
+        if (Status st = ch.send(kMsgHeartbeat, {}); !st.ok()) return st.message();
+        sent = monotonic_ns();
+      }
+    }
+    return "stopped";
+  }
+
+  void fence_loop() {
+    while (!stop) {
+      std::string peer;
+      auto fd = accept_tcp(listener.get(), 100, &peer);
+      if (fd.ok()) (void)admit(std::move(fd).value(), peer, true);
+    }
+  }
+};
+
+Spare::Spare(std::unique_ptr<SpareImpl> impl) : impl_(std::move(impl)) {}
+Spare::~Spare() = default;
+
+Result<std::unique_ptr<Spare>> Spare::start(const SpareOptions& options) {
+  auto impl = std::make_unique<SpareImpl>();
+  impl->opt = options;
+  CKPT_ASSIGN_OR_RETURN(impl->psk, read_psk(options.psk_file));
+  CKPT_ASSIGN_OR_RETURN(impl->store, StoreImpl::open(options.store, options.store_options));
+  CKPT_RETURN_IF_ERROR(impl->store->lock_writer("receive checkpoints as a spare"));
+  CKPT_ASSIGN_OR_RETURN(uint64_t epoch, load_epoch(options.store));
+  impl->epoch = epoch;
+  CKPT_ASSIGN_OR_RETURN(impl->listener, listen_tcp(options.listen));
+  impl->address = bound_address(impl->listener.get());
+  return std::unique_ptr<Spare>(new Spare(std::move(impl)));
+}
+
+std::string Spare::address() const { return impl_->address; }
+uint64_t Spare::epoch() const { return impl_->epoch; }
+void Spare::stop() { impl_->stop = true; }
+
+Result<uint64_t> Spare::run_until_primary_lost() {
+  SpareImpl& I = *impl_;
+  if (!I.store) return Status(Code::kFailedPrecondition, "this spare has already taken over");
+  uint64_t lost_at = 0;  // 0: no primary seen yet
+  while (!I.stop) {
+    if (lost_at && I.elapsed_ms(lost_at) >= I.opt.timeout_ms) break;
+    std::string peer;
+    auto fd = accept_tcp(I.listener.get(), static_cast<int>(I.opt.heartbeat_ms), &peer);
+    if (!fd.ok()) continue;
+    auto ch = I.admit(std::move(fd).value(), peer, false);
+    if (!ch) continue;
+    I.log("primary at " + peer + " lost: " + I.serve(*ch));
+    lost_at = monotonic_ns();
+  }
+  if (I.stop) return Status(Code::kFailedPrecondition, "spare stopped");
+  const uint64_t next = I.epoch + 1;
+  CKPT_RETURN_IF_ERROR(store_epoch(I.opt.store, next).with_context("take over"));
+  I.epoch = next;
+  I.store.reset();  // releases the writer lock for the new primary's Checkpointer
+  I.log("taking over at epoch " + std::to_string(next) +
+        "; primaries with an older epoch "
+        "are refused from now on");
+  I.fencer = std::thread([&I] { I.fence_loop(); });
+  return next;
+}
+
+}  // namespace ckpt

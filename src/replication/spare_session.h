@@ -1,0 +1,43 @@
+// The spare's side of one primary connection, after the hello: answers offers with the
+// objects the store lacks, verifies and stages received objects in a new pack, and on
+// the manifest commits pack and manifest exactly like a local checkpoint (pack + index
+// fsync'd and renamed, then the manifest rename). Anything wrong leaves the store as it
+// was: the staged pack is a temp file until the manifest arrives whole.
+#pragma once
+
+#include <ckpt/status.h>
+
+#include <memory>
+#include <unordered_set>
+
+#include "replication/secure_channel.h"
+#include "store/pack_writer.h"
+#include "store/store_impl.h"
+
+namespace ckpt {
+
+class SpareSession {
+ public:
+  // `store` (writer lock held) and `channel` outlive the session.
+  SpareSession(StoreImpl& store, SecureChannel& channel);
+  ~SpareSession();  // an uncommitted pack is removed
+
+  // Handles one frame from the primary (heartbeats included). An error means the
+  // stream cannot continue; the store is unchanged by the checkpoint in flight.
+  Status handle(const Frame& frame);
+  uint64_t committed_seq() const { return committed_seq_; }
+
+ private:
+  Status on_offer(const Frame& f);
+  Status on_objects(const Frame& f);
+  Status on_manifest(const Frame& f);
+
+  StoreImpl& store_;
+  SecureChannel& channel_;
+  ObjectStore* objects_ = nullptr;
+  std::unique_ptr<PackWriter> pack_;
+  std::unordered_set<Digest, DigestHash> staged_;
+  uint64_t committed_seq_ = 0;
+};
+
+}  // namespace ckpt

@@ -1,0 +1,57 @@
+// Test fixtures for ckpt-kv clusters: processes killed in teardown, loopback ports, and
+// clients that speak the line protocol with timeouts on every wait.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ckpt::test {
+
+// A child process (stderr to `log`); SIGKILLed and reaped by the destructor if running.
+class Proc {
+ public:
+  Proc(const std::vector<std::string>& argv, const std::string& log);
+  ~Proc();
+  Proc(const Proc&) = delete;
+  Proc& operator=(const Proc&) = delete;
+  void kill9();
+  // Exit status (128+signal if killed) once it exits within `timeout_ms`, else -1.
+  int wait_exit(int timeout_ms);
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// A free loopback port (bound and released: a small race other tests can lose, not ours).
+int free_port();
+std::string loopback(int port);
+// Connects within `timeout_ms`; -1 if nothing accepts.
+int connect_within(int port, int timeout_ms);
+std::string read_file_text(const std::string& path);
+
+// A line-protocol client: sends requests, reads one reply line each, 5 s per reply.
+class KvClient {
+ public:
+  explicit KvClient(int fd) : fd_(fd) {}
+  ~KvClient();
+  // Sends all lines at once (a pipeline), then reads as many replies; false on error
+  // (replies read so far are in `replies`).
+  bool call(const std::vector<std::string>& lines, std::vector<std::string>& replies);
+
+ private:
+  int fd_;
+  std::string buf_;
+};
+
+// Clients writing distinct keys "<prefix><client>-<n>" with value "v<n>" in pipelined
+// batches until stopped or their connection fails; `acked` collects key -> value of
+// every write answered OK.
+void write_until_stopped(int port, const std::string& prefix, int clients, int pipeline,
+                         std::atomic<bool>& stop, std::map<std::string, std::string>& acked);
+
+}  // namespace ckpt::test

@@ -1,0 +1,235 @@
+// The replication stream between a Checkpointer (primary) and a Spare in this process,
+// over loopback TCP: sync commit, increments, catch-up, wrong key, takeover, fencing.
+#include <ckpt/checkpointer.h>
+#include <ckpt/replication.h>
+#include <ckpt/run.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "replication/kv_cluster.h"
+#include "replication/secure_channel.h"
+#include "test_util.h"
+
+namespace ckpt {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A spare receiving on its own thread, with its log captured.
+class SpareThread {
+ public:
+  SpareThread(const std::string& store, const std::string& psk,
+              const std::string& listen = "127.0.0.1:0") {
+    SpareOptions o{.store = store, .listen = listen, .psk_file = psk, .timeout_ms = 300};
+    o.log = [this](std::string_view m) {
+      std::lock_guard<std::mutex> lk(mu_);
+      log_ += std::string(m) + "\n";
+    };
+    auto s = Spare::start(o);
+    EXPECT_TRUE(s.ok()) << s.status().to_string();
+    spare_ = std::move(s).value();
+    thread_ = std::thread([this] { result_ = spare_->run_until_primary_lost(); });
+  }
+  ~SpareThread() {
+    spare_->stop();
+    thread_.join();
+  }
+  std::string address() const { return spare_->address(); }
+  std::string log() {
+    std::lock_guard<std::mutex> lk(mu_);
+    return log_;
+  }
+  // Waits (bounded) for takeover; returns the new epoch or 0.
+  uint64_t join_takeover() {
+    thread_.join();
+    thread_ = std::thread([] {});
+    return result_.ok() ? *result_ : 0;
+  }
+  Spare& spare() { return *spare_; }
+
+ private:
+  std::unique_ptr<Spare> spare_;
+  std::thread thread_;
+  Result<uint64_t> result_ = Status(Code::kInternal, "not run");
+  std::mutex mu_;
+  std::string log_;
+};
+
+struct ReplicationStream : ::testing::Test {
+  test::TempDir dir;
+  std::string psk = dir.sub("psk");
+  std::vector<uint8_t> state = std::vector<uint8_t>(64 * 4096);
+  void SetUp() override {
+    ASSERT_TRUE(write_new_psk(psk).ok());
+    test::fill_random(state.data(), state.size(), 1);
+  }
+  std::unique_ptr<Checkpointer> primary(const std::string& spare_addr, ReplicationOptions r = {}) {
+    r.spare = spare_addr;
+    r.psk_file = psk;
+    r.timeout_ms = 300;
+    Options o{.store = dir.sub("primary"), .replication = r};
+    o.log = [](std::string_view) {};
+    auto cp = Checkpointer::open(o);
+    EXPECT_TRUE(cp.ok()) << cp.status().to_string();
+    if (!cp.ok()) return nullptr;
+    EXPECT_TRUE((*cp)->protect("state", state.data(), state.size()).ok());
+    return std::move(cp).value();
+  }
+  std::vector<uint8_t> spare_bytes(const std::string& ref) {
+    auto s = Store::open(dir.sub("spare"), {});
+    if (!s.ok()) return {};
+    auto b = (*s)->read_stream(ref, "state");
+    return b.ok() ? *b : std::vector<uint8_t>{};
+  }
+};
+
+template <typename F>
+bool eventually(F f, std::chrono::milliseconds limit = 10s) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
+    if (f()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return f();
+}
+
+TEST_F(ReplicationStream, SyncWaitReturnsOnceTheSpareCommittedAndIncrementsSendOnlyChanges) {
+  SpareThread spare(dir.sub("spare"), psk);
+  auto cp = primary(spare.address());
+  ASSERT_TRUE(cp);
+  auto id = test::durable(*cp);
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  EXPECT_EQ(spare_bytes(*id), state);  // wait() returned: the spare has it
+  const auto first = cp->replication_state();
+  EXPECT_EQ(first.acked_seq, 1u);
+  EXPECT_GE(first.objects_sent, 64u);
+
+  state[5 * 4096 + 7] ^= 0xff;  // one chunk changes
+  auto id2 = test::durable(*cp);
+  ASSERT_TRUE(id2.ok()) << id2.status().to_string();
+  EXPECT_EQ(spare_bytes(*id2), state);
+  const auto second = cp->replication_state();
+  EXPECT_EQ(second.acked_seq, 2u);
+  EXPECT_LE(second.objects_sent - first.objects_sent, 3u);  // chunk + node(s)
+
+  auto s = Store::open(dir.sub("spare"), {});
+  ASSERT_TRUE(s.ok());
+  auto report = (*s)->verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok());
+}
+
+TEST_F(ReplicationStream, LateSpareCatchesUpWithTheNewestCheckpoint) {
+  // A port nobody listens on yet: reserve one, free it, start the spare there later.
+  std::string addr;
+  {
+    SpareThread probe(dir.sub("probe"), psk);
+    addr = probe.address();
+  }
+  auto cp = primary(addr, {.mode = ReplicationMode::kAsync, .max_lag = 100});
+  ASSERT_TRUE(cp);
+  for (int i = 0; i < 3; ++i) {
+    state[i * 4096] ^= 1;
+    ASSERT_TRUE(test::durable(*cp).ok());
+  }
+  EXPECT_FALSE(cp->replication_state().connected);
+  SpareThread spare(dir.sub("spare"), psk, addr);
+  ASSERT_TRUE(eventually([&] { return cp->replication_state().acked_seq == 3; }))
+      << cp->replication_state().last_error;
+  EXPECT_EQ(spare_bytes("latest"), state);
+}
+
+TEST_F(ReplicationStream, PeerWithTheWrongKeyIsRefusedAndTheSpareStoreStaysEmpty) {
+  const std::string other = dir.sub("other");
+  ASSERT_TRUE(write_new_psk(other).ok());
+  SpareThread spare(dir.sub("spare"), other);
+  auto cp = primary(spare.address(), {.sync_timeout_ms = 1000});
+  ASSERT_TRUE(cp);
+  ASSERT_TRUE(cp->checkpoint().ok());
+  Status st = cp->wait();
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("not on the spare"), std::string::npos) << st.message();
+  EXPECT_TRUE(eventually([&] {
+    return spare.log().find("failed authentication") != std::string::npos;
+  })) << spare.log();
+  auto s = Store::open(dir.sub("spare"), {});
+  ASSERT_TRUE(s.ok());
+  auto list = (*s)->list();
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->empty());
+}
+
+TEST_F(ReplicationStream, SpareTakesOverWhenThePrimaryGoesAndFencesItWhenItReturns) {
+  SpareThread spare(dir.sub("spare"), psk);
+  auto cp = primary(spare.address());
+  ASSERT_TRUE(cp);
+  ASSERT_TRUE(test::durable(*cp).ok());
+  cp.reset();  // the primary is gone
+  EXPECT_EQ(spare.join_takeover(), 1u) << spare.log();
+  auto epoch = read_epoch(dir.sub("spare"));
+  ASSERT_TRUE(epoch.ok());
+  EXPECT_EQ(*epoch, 1u);
+  EXPECT_EQ(spare_bytes("latest"), state);
+
+  // The old primary comes back with epoch 0.
+  std::mutex mu;
+  std::string why;
+  ReplicationOptions r{.on_fenced = [&](const std::string& w) {
+    std::lock_guard<std::mutex> lk(mu);
+    why = w;
+  }};
+  auto stale = primary(spare.address(), r);
+  ASSERT_TRUE(stale);
+  ASSERT_TRUE(eventually([&] { return stale->replication_state().fenced; }));
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    EXPECT_NE(why.find("takeover"), std::string::npos) << why;
+  }
+  ASSERT_TRUE(stale->checkpoint().ok());
+  Status st = stale->wait();
+  EXPECT_EQ(st.code(), Code::kFailedPrecondition) << st.to_string();
+}
+
+TEST_F(ReplicationStream, RunAsSpareTakesOverAndResumesTheWorkerWithTheReplicatedState) {
+  const std::string addr = test::loopback(test::free_port());
+  std::atomic<int> seen{-1};
+  Status ran;
+  std::vector<uint8_t> restored(state.size());
+  std::thread spare_side([&] {
+    RunOptions o{.checkpointer = {.store = dir.sub("spare")}};
+    o.setup = [&](Checkpointer& cp) {
+      return cp.protect("state", restored.data(), restored.size());
+    };
+    o.spare = SpareOptions{.store = dir.sub("spare"),
+                           .listen = addr,
+                           .psk_file = psk,
+                           .timeout_ms = 300,
+                           .log = [](std::string_view) {}};
+    ran = run(
+        o, [](Checkpointer&) { return Status(Code::kInternal, "init must not run on takeover"); },
+        [&](Checkpointer& cp, Loop& loop) -> Status {
+          CKPT_ASSIGN_OR_RETURN(auto b, cp.get_blob("counter"));
+          seen = b.empty() ? -2 : b[0];
+          return {};
+        });
+  });
+  {
+    auto cp = primary(addr);
+    ASSERT_TRUE(cp);
+    const std::vector<uint8_t> counter{41};
+    ASSERT_TRUE(cp->put_blob("counter", counter).ok());
+    auto id = test::durable(*cp);
+    ASSERT_TRUE(id.ok()) << id.status().to_string();
+  }  // the primary goes away
+  spare_side.join();
+  EXPECT_TRUE(ran.ok()) << ran.to_string();
+  EXPECT_EQ(seen, 41);
+  EXPECT_EQ(restored, state);
+}
+
+}  // namespace
+}  // namespace ckpt
