@@ -143,6 +143,10 @@ Result<std::unique_ptr<Spare>> Spare::start(const SpareOptions& options) {
   impl->opt = options;
   CKPT_ASSIGN_OR_RETURN(impl->psk, read_psk(options.psk_file));
   CKPT_ASSIGN_OR_RETURN(impl->store, StoreImpl::open(options.store, options.store_options));
+  if (impl->store->encrypted())
+    return Status(Code::kUnsupported, "spare store " + options.store +
+                                          " is encrypted: replication of encrypted stores is "
+                                          "not implemented yet; give the spare a plain store");
   CKPT_RETURN_IF_ERROR(impl->store->lock_writer("receive checkpoints as a spare"));
   CKPT_ASSIGN_OR_RETURN(uint64_t epoch, load_epoch(options.store));
   impl->epoch = epoch;
