@@ -1,85 +1,8 @@
-#include <ckpt/checkpointer.h>
-#include <ckpt/version.h>
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cstdio>
-#include <map>
-#include <mutex>
-
-#include "capture/dirty_tracker.h"
-#include "capture/region.h"
-#include "replication/epoch.h"
-#include "replication/primary_stream.h"
-#include "restore/files.h"
-#include "restore/lazy_restorer.h"
-#include "restore/restorer.h"
-#include "runtime/persister.h"
-#include "runtime/thread_pauser.h"
-#include "snapshot/snapshot_strategy.h"
-#include "store/checkpoint_writer.h"
-#include "store/format.h"
-#include "store/store_impl.h"
-#include "util/fs.h"
-#include "util/thread_pool.h"
+// Checkpointer: open, registration of memory/files/threads, checkpoint and wait
+// (restore: checkpointer_restore.cc; the shared state: checkpointer_impl.h).
+#include "api/checkpointer_impl.h"
 
 namespace ckpt {
-
-class CheckpointerImpl {
- public:
-  Options options;
-  std::unique_ptr<Store> store;
-  StoreImpl* st = nullptr;
-  std::unique_ptr<RegionSet> regions;
-  std::unique_ptr<DirtyTracker> tracker;
-  // After the tracker: destroyed before it, completing a lazy restore on its userfaultfd.
-  std::unique_ptr<LazyRestorer> lazy;
-  std::unique_ptr<ThreadPool> pool;
-  std::unique_ptr<SnapshotStrategy> strategy;
-  std::mutex pauser_mu;                  // guards creating `pauser`
-  std::unique_ptr<ThreadPauser> pauser;  // created on first register_thread()
-  std::string tracker_name, strategy_name;
-  std::string host, program;  // manifest attributes, read once at open
-  std::vector<std::string> notes;
-  uint64_t next_seq = 1;
-  uint64_t overruns = 0;
-  struct FileReg {
-    std::string name;
-    FileMismatch on_mismatch;
-  };
-  std::map<int, FileReg> files;  // registered descriptors
-
-  // Written by the persister thread, read after wait_idle() (or under mu).
-  mutable std::mutex mu;
-  CheckpointKey parent{};
-  CheckpointStats last_stats;
-  Status pending_error;
-
-  uint64_t epoch = 0;                    // the store's replication epoch
-  std::unique_ptr<PrimaryStream> spare;  // null without replication
-
-  // Last member: destroyed first, so queued jobs finish while the rest still exists.
-  std::unique_ptr<Persister> persister;
-
-  void log(const std::string& msg) {
-    if (options.log) {
-      options.log(msg);
-    } else {
-      std::fprintf(stderr, "ckpt: %s\n", msg.c_str());
-    }
-  }
-
-  // Dirty chunks per region for the next capture (called with threads paused).
-  Status collect(std::vector<CaptureItem>& items, bool force_full);
-  // Records the registered files into the internal blob; returns duplicates of their
-  // descriptors for the durability barrier (valid even if the application closes its own).
-  Result<std::vector<std::shared_ptr<UniqueFd>>> capture_files();
-  void persist(Manifest m, Snapshot snap, uint64_t stall_ns,
-               std::vector<std::shared_ptr<UniqueFd>> barrier);
-  // Hands a committed checkpoint to the spare; sync mode waits for its commit.
-  void replicate(const Manifest& m);
-};
 
 namespace {
 
@@ -470,57 +393,6 @@ Result<std::optional<std::string>> Checkpointer::latest() {
   if (id.status().code() == Code::kNotFound) return std::optional<std::string>();
   return id.status();
 }
-
-Result<CheckpointInfo> Checkpointer::restore(std::string_view ref) {
-  return restore(ref, RestoreOptions{});
-}
-
-Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const RestoreOptions& options) {
-  CheckpointerImpl& I = *impl_;
-  I.persister->wait_idle();
-  CKPT_RETURN_IF_ERROR(I.lazy->finish().with_context("restore"));
-  CKPT_ASSIGN_OR_RETURN(Remaps remaps, parse_remaps(options.remap));
-  CKPT_ASSIGN_OR_RETURN(FileLock readers, I.st->lock_readers(FileLock::Mode::kShared, "restore"));
-  CKPT_ASSIGN_OR_RETURN(std::string id, I.st->resolve(ref));
-  CKPT_ASSIGN_OR_RETURN(Manifest m, I.st->manifest_contents(id));
-  if (m.flags & format::kManifestProcess)
-    return Status(Code::kInvalidArgument,
-                  checkpoint_name(m) +
-                      " is a process checkpoint (CRIU images): restore it with "
-                      "'ckpt restore " +
-                      m.id_hex() + "'");
-  // Files first: a missing or changed file stops the restore before memory is touched.
-  std::vector<FileInfo> files;
-  for (const auto& s : m.streams) {
-    if (s.info.kind != StreamKind::kBlob || s.info.name != kFilesBlob || !options.reopen_files)
-      continue;
-    std::vector<uint8_t> bytes(s.info.length);
-    CKPT_RETURN_IF_ERROR(I.st->read_stream_into(m, s, bytes.data(), true, nullptr));
-    CKPT_ASSIGN_OR_RETURN(files, decode_files(bytes, checkpoint_name(m)));
-    CKPT_RETURN_IF_ERROR(check_files(files, remaps).with_context("restore " + checkpoint_name(m)));
-  }
-  Restorer restorer(*I.st, *I.regions, *I.tracker, *I.lazy, *I.pool);
-  auto lazy = restorer.restore(m, options, readers);
-  if (!lazy.ok()) return lazy.status().with_context("restore");
-  CKPT_RETURN_IF_ERROR(reopen_files(files, remaps).with_context("restore " + checkpoint_name(m)));
-  I.files.clear();
-  for (const auto& f : files) I.files[f.fd] = {f.name, f.on_mismatch};
-  // Restoring wrote every page: start tracking afresh from the restored state (lazily
-  // restored regions are tracked already).
-  for (const auto& [key, r] : I.regions->all()) {
-    r->carry.clear();
-    if (r->kind != StreamKind::kBlob && !lazy->count(r.get())) {
-      if (Status st = I.tracker->track(*r); !st.ok())
-        I.log("'" + r->name + "' is checkpointed by hashing every chunk: " + st.message());
-    }
-  }
-  std::lock_guard<std::mutex> lk(I.mu);
-  I.parent = m.id;
-  return m.info();
-}
-
-Status Checkpointer::wait_restored() { return impl_->lazy->finish(); }
-RestoreProgress Checkpointer::restore_progress() const { return impl_->lazy->progress(); }
 
 CheckpointStats Checkpointer::last_stats() const {
   std::lock_guard<std::mutex> lk(impl_->mu);

@@ -1,0 +1,89 @@
+// CheckpointerImpl: the state behind ckpt::Checkpointer, shared by the files of src/api/
+// that implement it (checkpointer.cc: open, registration, checkpoint; checkpointer_restore.cc:
+// restore).
+#pragma once
+
+#include <ckpt/checkpointer.h>
+#include <ckpt/version.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <mutex>
+
+#include "capture/dirty_tracker.h"
+#include "capture/region.h"
+#include "replication/epoch.h"
+#include "replication/primary_stream.h"
+#include "restore/files.h"
+#include "restore/lazy_restorer.h"
+#include "restore/restorer.h"
+#include "runtime/persister.h"
+#include "runtime/thread_pauser.h"
+#include "snapshot/snapshot_strategy.h"
+#include "store/checkpoint_writer.h"
+#include "store/format.h"
+#include "store/store_impl.h"
+#include "util/fs.h"
+#include "util/thread_pool.h"
+
+namespace ckpt {
+
+class CheckpointerImpl {
+ public:
+  Options options;
+  std::unique_ptr<Store> store;
+  StoreImpl* st = nullptr;
+  std::unique_ptr<RegionSet> regions;
+  std::unique_ptr<DirtyTracker> tracker;
+  // After the tracker: destroyed before it, completing a lazy restore on its userfaultfd.
+  std::unique_ptr<LazyRestorer> lazy;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<SnapshotStrategy> strategy;
+  std::mutex pauser_mu;                  // guards creating `pauser`
+  std::unique_ptr<ThreadPauser> pauser;  // created on first register_thread()
+  std::string tracker_name, strategy_name;
+  std::string host, program;  // manifest attributes, read once at open
+  std::vector<std::string> notes;
+  uint64_t next_seq = 1;
+  uint64_t overruns = 0;
+  struct FileReg {
+    std::string name;
+    FileMismatch on_mismatch;
+  };
+  std::map<int, FileReg> files;  // registered descriptors
+
+  // Written by the persister thread, read after wait_idle() (or under mu).
+  mutable std::mutex mu;
+  CheckpointKey parent{};
+  CheckpointStats last_stats;
+  Status pending_error;
+
+  uint64_t epoch = 0;                    // the store's replication epoch
+  std::unique_ptr<PrimaryStream> spare;  // null without replication
+
+  // Last member: destroyed first, so queued jobs finish while the rest still exists.
+  std::unique_ptr<Persister> persister;
+
+  void log(const std::string& msg) {
+    if (options.log) {
+      options.log(msg);
+    } else {
+      std::fprintf(stderr, "ckpt: %s\n", msg.c_str());
+    }
+  }
+
+  // Dirty chunks per region for the next capture (called with threads paused).
+  Status collect(std::vector<CaptureItem>& items, bool force_full);
+  // Records the registered files into the internal blob; returns duplicates of their
+  // descriptors for the durability barrier (valid even if the application closes its own).
+  Result<std::vector<std::shared_ptr<UniqueFd>>> capture_files();
+  void persist(Manifest m, Snapshot snap, uint64_t stall_ns,
+               std::vector<std::shared_ptr<UniqueFd>> barrier);
+  // Hands a committed checkpoint to the spare; sync mode waits for its commit.
+  void replicate(const Manifest& m);
+};
+
+}  // namespace ckpt
