@@ -63,6 +63,7 @@ void LazyRestorer::wake_thread() {
 Status LazyRestorer::start(std::unique_lock<std::mutex> held, int uffd, std::string who,
                            std::vector<LazySource> sources, FileLock readers,
                            const RestoreOptions& options) {
+  if (!event_.valid()) return Status::from_errno(EMFILE, "lazy restore: eventfd");
   if (chunk_size_ % kPageSize != 0)
     return Status(Code::kUnsupported, "lazy restore needs a chunk size that is a page multiple");
   std::vector<std::unique_ptr<Source>> made;
@@ -93,7 +94,6 @@ Status LazyRestorer::start(std::unique_lock<std::mutex> held, int uffd, std::str
     resident_ns_ = 0;
     staging_.resize(std::max<uint64_t>(readahead_, kBackgroundBatch) * chunk_size_);
   }
-  if (!event_.valid()) return Status::from_errno(EMFILE, "lazy restore: eventfd");
   if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
   wake_thread();
   return {};
