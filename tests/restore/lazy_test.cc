@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -21,11 +22,14 @@ constexpr size_t kRangeBytes = 3 << 20;  // 3 MiB range (page-aligned mmap)
 constexpr size_t kArenaReserve = 64 << 20;
 
 // An address the kernel (and a sanitizer's allocator) will let the arena have: a fixed
-// constant may fall in memory a sanitizer reserved.
+// constant may fall in memory a sanitizer reserved. The bottom of a free 1 GiB hole: mmap
+// hands out addresses top-down, so the test's own allocations between the checkpoint and
+// the restore (which re-creates the arena here) land far above it.
 uintptr_t arena_base() {
   static uintptr_t base = [] {
-    void* p = ::mmap(nullptr, kArenaReserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ::munmap(p, kArenaReserve);
+    const size_t hole = size_t{1} << 30;
+    void* p = ::mmap(nullptr, hole, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ::munmap(p, hole);
     return reinterpret_cast<uintptr_t>(p);
   }();
   return base;
@@ -196,7 +200,7 @@ TEST_F(LazyRestoreTest, DamagedChunkStopsTheProcessWithAClearMessage) {
   // Chunk records fill the pack; its tree nodes come last. Damage one in the middle.
   auto packs = test::files_in(dir_.sub("s/packs"), ".pack");
   ASSERT_EQ(packs.size(), 1u);
-  test::flip_byte(packs[0], test::read_all(packs[0]).size() / 2);
+  test::flip_byte(packs[0], std::filesystem::file_size(packs[0]) / 2);
   EXPECT_EXIT(
       {
         auto cp = open_for_restore();
