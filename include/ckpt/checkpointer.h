@@ -52,6 +52,10 @@ struct Options {
   ReplicationOptions replication;
 };
 
+// RestoreMode::kAuto restores streams smaller than this eagerly: setting up a lazy stream
+// costs more than reading it.
+inline constexpr uint64_t kLazyRestoreMinBytes = uint64_t{1} << 20;
+
 enum class RestoreMode {
   // Lazy for every stream that can be (see kLazy) and is at least 1 MiB, eager for the
   // rest; eager everywhere when the dirty tracker is not uffd-wp-async.

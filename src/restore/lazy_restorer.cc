@@ -183,7 +183,9 @@ void LazyRestorer::run() {
 
 void LazyRestorer::prepare() {
   // Faults wait meanwhile: nothing is answered before the ranges are protected.
-  if (auto os = store_.objects(); !os.ok()) stop_process(os.status());
+  auto os = store_.objects();
+  if (!os.ok()) stop_process(os.status());
+  objects_ = *os;  // loaded once; fill() reads through it without the store's mutex
   for (auto& s : sources_) {
     const std::string where = who_ + " stream '" + s->stream.info.name + "'";
     if (Status st = s->protect(); !st.ok()) stop_process(st.with_context(where));
@@ -255,8 +257,7 @@ Status LazyRestorer::fill(Source& s, uint64_t first, uint64_t count, bool fault)
         CKPT_RETURN_IF_ERROR(uffd_copy(uffd_, s.base + off, zeros_.data(), page_up(n), true));
     } else {
       if (!staged) run_first = j;
-      CKPT_ASSIGN_OR_RETURN(ObjectStore * os, store_.objects());
-      CKPT_RETURN_IF_ERROR(os->read_into(d, format::kObjectChunk, staging_.data() + staged, n)
+      CKPT_RETURN_IF_ERROR(objects_->read_into(d, format::kObjectChunk, staging_.data() + staged, n)
                                .with_context(who_ + " stream '" + s.stream.info.name + "' chunk " +
                                              std::to_string(j) + " (offset " + std::to_string(off) +
                                              ")"));

@@ -86,6 +86,7 @@ class LazyRestorer {
   uint32_t readahead_ = 16;
   uint64_t budget_ = 0;                           // background bytes left
   std::vector<std::unique_ptr<Source>> sources_;  // service thread only while active
+  ObjectStore* objects_ = nullptr;                // set by prepare(), before any fault is answered
   std::vector<uint8_t> zeros_;                    // one chunk of zeros
   std::vector<uint8_t> staging_;
   std::vector<UffdFault> faults_;

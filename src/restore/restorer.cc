@@ -10,8 +10,6 @@
 namespace ckpt {
 
 namespace {
-// Below this, auto mode restores eagerly: setting up a lazy stream costs more than reading.
-constexpr uint64_t kLazyMinBytes = 1 << 20;
 
 // Faults in the whole pages of [addr, addr + len) with one call before an eager restore
 // writes them: one page-table walk instead of a page fault per page, taken by the
@@ -93,7 +91,7 @@ bool Restorer::wants_lazy(const Step& step, RestoreMode mode) const {
   const StreamInfo& info = step.stream->info;
   if (mode == RestoreMode::kEager || info.kind == StreamKind::kBlob || info.length == 0)
     return false;
-  if (mode == RestoreMode::kAuto && info.length < kLazyMinBytes) return false;
+  if (mode == RestoreMode::kAuto && info.length < kLazyRestoreMinBytes) return false;
   if (info.kind == StreamKind::kArena) return true;  // our own private anonymous mapping
   // A range: whole pages of private anonymous memory only (emptying a partial page would
   // drop its neighbour's bytes; a file or shared page comes back without a fault).

@@ -1,4 +1,5 @@
 // ckpt restore-info ID: what a restore of that checkpoint would do, without doing it.
+#include <ckpt/checkpointer.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -83,9 +84,9 @@ int run_restore_info(const GlobalOptions& g, const RestoreInfoOptions& o) {
     }
     // RestoreMode::kAuto's choice (design.md, Restore), given the uffd-wp-async tracker.
     std::string mode = "eager";
-    if (s.kind == StreamKind::kArena && s.length >= (1u << 20))
+    if (s.kind == StreamKind::kArena && s.length >= kLazyRestoreMinBytes)
       mode = "lazy";
-    else if (s.kind == StreamKind::kRange && s.length >= (1u << 20))
+    else if (s.kind == StreamKind::kRange && s.length >= kLazyRestoreMinBytes)
       mode = "lazy if the range is page-aligned private anonymous memory";
     action += "; restored " + mode;
     jstreams.push_back(Json{{"name", s.name},
