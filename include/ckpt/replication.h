@@ -64,7 +64,11 @@ struct ReplicationState {
 };
 
 struct SpareOptions {
-  std::string store;  // the spare's own store; created if missing
+  // The spare's own store; created if missing. For an encrypted primary store it must
+  // be empty or a replica of that store (it then adopts the primary's store.ckpt, keys/
+  // store.key and recipients) and holds ciphertext only: the spare needs no key until
+  // it takes over (then a writer key and an identity, like any primary).
+  std::string store;
   StoreOptions store_options = {.create_if_missing = true};
   std::string listen;  // "host:port" the primary connects to (port 0: any)
   std::string psk_file;
@@ -86,9 +90,10 @@ class Spare {
   std::string address() const;  // the bound listen address
   uint64_t epoch() const;
 
-  // Receives checkpoints into the store until a primary that had connected is lost
-  // (connection closed or silent for timeout_ms, and no primary back within
-  // timeout_ms). Then takes over: increments the epoch (stored in the store, fsync'd),
+  // Receives checkpoints into the store until a primary that had connected is lost:
+  // its connection ends without a goodbye (the process died) or it is silent for
+  // timeout_ms; or it said goodbye (closing on purpose) and is not back within
+  // timeout_ms. Then takes over: increments the epoch (stored in the store, fsync'd),
   // releases the store's writer lock and returns the new epoch. From then on, until
   // destroyed, the Spare keeps listening and refuses (fences) every primary with an
   // older epoch. kFailedPrecondition if stop() was called.

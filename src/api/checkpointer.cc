@@ -126,11 +126,25 @@ void CheckpointerImpl::persist(Manifest m, Snapshot snap, uint64_t stall_ns,
 }
 
 void CheckpointerImpl::replicate(const Manifest& m) {
-  spare->committed(m.seq, m.id_hex());
+  // The trees as this checkpoint left them, so the stream walks them without reading
+  // nodes back (persist jobs run one at a time: nothing changes them meanwhile).
+  std::optional<std::vector<TreeLevels>> trees(std::in_place);
+  std::unique_lock<std::mutex> lk(mu);
+  for (const auto& s : m.streams) {
+    if (s.root == Digest{}) continue;
+    Region* r = regions->find(s.info.name, s.info.kind);
+    if (!r || r->tree.levels().empty() || r->tree.root() != s.root) {
+      trees.reset();  // read them from the store instead
+      break;
+    }
+    trees->push_back(r->tree.levels());
+  }
+  lk.unlock();
+  spare->committed(m.seq, m.id_hex(), std::move(trees));
   Status st = options.replication.mode == ReplicationMode::kSync ? spare->wait_acked(m.seq)
                                                                  : spare->wait_lag();
   if (st.ok()) return;
-  std::lock_guard<std::mutex> lk(mu);
+  lk.lock();
   if (pending_error.ok())
     pending_error = st.with_context("checkpoint seq " + std::to_string(m.seq) +
                                     " is committed locally but not on the spare");
@@ -181,15 +195,10 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
   impl->program = self_program();
   CKPT_ASSIGN_OR_RETURN(impl->epoch, load_epoch(options.store));
   if (!options.replication.spare.empty()) {
-    if (impl->st->encrypted())
-      return Status(Code::kUnsupported,
-                    "replication of an encrypted store (" + options.store +
-                        ") is not implemented yet: the stream would have to carry sealed "
-                        "objects unchanged; replicate a plain store or run without a spare");
     CheckpointerImpl* raw = impl.get();
-    CKPT_ASSIGN_OR_RETURN(impl->spare,
-                          PrimaryStream::start(options.replication, options.store,
-                                               [raw](const std::string& m) { raw->log(m); }));
+    CKPT_ASSIGN_OR_RETURN(
+        impl->spare, PrimaryStream::start(options.replication, options.store, options.store_options,
+                                          [raw](const std::string& m) { raw->log(m); }));
   }
   impl->persister = std::make_unique<Persister>();
   return std::unique_ptr<Checkpointer>(new Checkpointer(std::move(impl)));

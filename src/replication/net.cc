@@ -111,15 +111,21 @@ std::string bound_address(int fd) {
   return format(sa);
 }
 
-Status read_exact(int fd, void* buf, size_t len, uint64_t deadline_ns, const std::string& peer) {
+Status read_exact(int fd, void* buf, size_t len, uint64_t deadline_ns, const std::string& peer,
+                  bool* closed) {
   auto* p = static_cast<uint8_t*>(buf);
   while (len > 0) {
     CKPT_ASSIGN_OR_RETURN(bool ready, wait_for(fd, POLLIN, deadline_ns));
     if (!ready) return Status(Code::kIoError, "peer " + peer + " sent nothing in time");
     ssize_t n = ::recv(fd, p, len, 0);
-    if (n == 0) return Status(Code::kIoError, "peer " + peer + " closed the connection");
+    if (n == 0) {
+      if (closed) *closed = true;
+      return Status(Code::kIoError, "peer " + peer + " closed the connection");
+    }
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
+      // A reset is a closed socket too (a process killed with unread data sends RST).
+      if (errno == ECONNRESET && closed) *closed = true;
       return Status::from_errno(errno, "receive from " + peer);
     }
     p += n;

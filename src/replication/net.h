@@ -23,8 +23,10 @@ Result<UniqueFd> accept_tcp(int listen_fd, int timeout_ms, std::string* peer);
 std::string bound_address(int fd);
 
 // Reads or writes exactly `len` bytes before the monotonic deadline `deadline_ns`
-// (0: no deadline). A closed connection or a deadline is an error naming `peer`.
-Status read_exact(int fd, void* buf, size_t len, uint64_t deadline_ns, const std::string& peer);
+// (0: no deadline). A closed connection or a deadline is an error naming `peer`; a
+// closed connection also sets *closed when given.
+Status read_exact(int fd, void* buf, size_t len, uint64_t deadline_ns, const std::string& peer,
+                  bool* closed = nullptr);
 Status write_exact(int fd, const void* buf, size_t len, uint64_t deadline_ns,
                    const std::string& peer);
 

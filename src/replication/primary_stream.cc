@@ -7,7 +7,6 @@
 #include "replication/epoch.h"
 #include "replication/wire.h"
 #include "store/format.h"
-#include "store/tree.h"
 #include "util/fs.h"
 
 namespace ckpt {
@@ -21,12 +20,15 @@ constexpr int kCommitAllowanceMs = 60 * 1000;  // the spare fsyncs before it ack
 
 Result<std::unique_ptr<PrimaryStream>> PrimaryStream::start(const ReplicationOptions& options,
                                                             const std::string& store_path,
+                                                            const StoreOptions& store_options,
                                                             Log log) {
   std::unique_ptr<PrimaryStream> s(new PrimaryStream());
   s->opt_ = options;
   s->log_ = std::move(log);
   CKPT_ASSIGN_OR_RETURN(s->psk_, read_psk(options.psk_file));
-  CKPT_ASSIGN_OR_RETURN(s->reader_, StoreImpl::open(store_path, {}));
+  StoreOptions reader_options;  // read only: the identity, no writer key
+  reader_options.identity = store_options.identity;
+  CKPT_ASSIGN_OR_RETURN(s->reader_, StoreImpl::open(store_path, reader_options));
   CKPT_ASSIGN_OR_RETURN(s->epoch_, load_epoch(store_path));
   CKPT_ASSIGN_OR_RETURN(uint64_t seq, s->reader_->max_seq());
   if (seq > 0) {
@@ -52,10 +54,12 @@ PrimaryStream::~PrimaryStream() {
   if (thread_.joinable()) thread_.join();
 }
 
-void PrimaryStream::committed(uint64_t seq, const std::string& id_hex) {
+void PrimaryStream::committed(uint64_t seq, const std::string& id_hex,
+                              std::optional<std::vector<TreeLevels>> trees) {
   std::lock_guard<std::mutex> lk(mu_);
   state_.committed_seq = seq;
   target_id_ = id_hex;
+  target_trees_ = std::move(trees);
   state_.lag = seq > state_.acked_seq ? seq - state_.acked_seq : 0;
   cv_.notify_all();
 }
@@ -104,6 +108,13 @@ void PrimaryStream::run() {
     }
     auto ch = SecureChannel::connect(opt_.spare, psk_, static_cast<int>(opt_.timeout_ms));
     Status st = ch.ok() ? session(*ch) : ch.status();
+    if (ch.ok() && !ch->peer_closed()) {
+      // Closing on purpose: tell the spare, so it waits for a reconnect before taking
+      // over (a connection that just ends means this process died).
+      std::string why = st.message();
+      (void)ch->send(kMsgGoodbye,
+                     std::span(reinterpret_cast<const uint8_t*>(why.data()), why.size()));
+    }
     {
       std::lock_guard<std::mutex> lk(mu_);
       if (stop_) return;
@@ -139,6 +150,8 @@ Status PrimaryStream::session(SecureChannel& ch) {
   Hello hello{.epoch = epoch_,
               .chunk_size = reader_->header().chunk_size,
               .fanout = reader_->header().fanout,
+              .flags = static_cast<uint8_t>(reader_->encrypted() ? kHelloEncrypted : 0),
+              .store_uuid = reader_->header().uuid,
               .primary = name_};
   auto body = encode_hello(hello);
   CKPT_RETURN_IF_ERROR(ch.send(kMsgHello, body));
@@ -162,6 +175,7 @@ Status PrimaryStream::session(SecureChannel& ch) {
     state_.last_error.clear();
     logged_error_.clear();
   }
+  if (reader_->encrypted()) CKPT_RETURN_IF_ERROR(send_store_files(ch));
   if (log_)
     log_("replicating to spare " + opt_.spare + " (it has seq " + std::to_string(w.latest_seq) +
          ")");
@@ -169,18 +183,32 @@ Status PrimaryStream::session(SecureChannel& ch) {
   for (;;) {
     uint64_t seq = 0;
     std::string id;
+    std::optional<std::vector<TreeLevels>> trees;
     {
       std::unique_lock<std::mutex> lk(mu_);
+      auto due = [&] {
+        return state_.committed_seq > state_.acked_seq && state_.committed_seq != unshippable_seq_;
+      };
       cv_.wait_for(lk, std::chrono::milliseconds(opt_.heartbeat_ms / 2 + 1),
-                   [&] { return stop_ || state_.committed_seq > state_.acked_seq; });
-      if (stop_) return Status(Code::kFailedPrecondition, "replication stopped");
-      if (state_.committed_seq > state_.acked_seq) {
+                   [&] { return stop_ || due(); });
+      if (stop_) return Status(Code::kFailedPrecondition, "replication stopped (primary closing)");
+      if (due()) {
         seq = state_.committed_seq;
         id = target_id_;
+        trees = target_trees_;
       }
     }
     if (seq) {
-      CKPT_RETURN_IF_ERROR(ship(ch, seq, id).with_context("checkpoint seq " + std::to_string(seq)));
+      auto shipment = load_shipment(*reader_, seq, id, std::move(trees));
+      if (!shipment.ok() && shipment.status().code() == Code::kFailedPrecondition) {
+        if (log_) log_(shipment.status().message());
+        std::lock_guard<std::mutex> lk(mu_);
+        unshippable_seq_ = seq;
+        continue;
+      }
+      if (!shipment.ok()) return shipment.status();
+      CKPT_RETURN_IF_ERROR(
+          ship(ch, *shipment).with_context("checkpoint seq " + std::to_string(seq)));
       heard = sent = monotonic_ns();
       continue;
     }
@@ -201,47 +229,96 @@ Status PrimaryStream::session(SecureChannel& ch) {
   }
 }
 
-Status PrimaryStream::ship(SecureChannel& ch, uint64_t seq, const std::string& id_hex) {
+Status PrimaryStream::send_store_files(SecureChannel& ch) {
+  const StoreLayout& l = reader_->layout();
+  StoreFiles files;
+  CKPT_ASSIGN_OR_RETURN(files.header, read_file(l.header()));
+  CKPT_ASSIGN_OR_RETURN(files.dedup_key, read_file(l.dedup_key()));
+  CKPT_ASSIGN_OR_RETURN(files.recipients, read_file(l.recipients()));
+  return ch.send(kMsgStore, encode_store_files(files));
+}
+
+Status PrimaryStream::ship(SecureChannel& ch, const Shipment& s) {
   const int timeout = static_cast<int>(opt_.timeout_ms);
-  const std::string path = reader_->layout().manifest(id_hex);
-  CKPT_ASSIGN_OR_RETURN(auto bytes, read_file(path));
-  CKPT_ASSIGN_OR_RETURN(Manifest m, decode_manifest(bytes, path));
-  CKPT_ASSIGN_OR_RETURN(ObjectStore * objects, reader_->objects());
-  std::vector<OfferEntry> frontier;
-  std::unordered_set<Digest, DigestHash> seen;
-  for (const auto& s : m.streams)
-    if (s.root != Digest{} && seen.insert(s.root).second)
-      frontier.push_back({format::kObjectNode, s.root});
   uint64_t objects_sent = 0, bytes_sent = 0;
-  std::vector<uint8_t> raw;
-  std::vector<Digest> children;
+  CKPT_RETURN_IF_ERROR(send_objects(ch, s, objects_sent, bytes_sent));
+  if (s.sealed)
+    CKPT_RETURN_IF_ERROR(ch.send(kMsgKey, encode_key_file({.id = s.key_id, .bytes = s.key_file})));
+  CKPT_RETURN_IF_ERROR(ch.send(kMsgManifest, s.manifest_file));
+  CKPT_ASSIGN_OR_RETURN(Frame f, reply(ch, kMsgAck, timeout + kCommitAllowanceMs));
+  CKPT_ASSIGN_OR_RETURN(Ack ack, decode_ack(f.body));
+  if (ack.seq != s.seq || ack.id != s.id)
+    return Status(Code::kCorruption, "spare acknowledged seq " + std::to_string(ack.seq) +
+                                         ", expected " + std::to_string(s.seq));
+  std::lock_guard<std::mutex> lk(mu_);
+  state_.acked_seq = std::max(state_.acked_seq, s.seq);
+  state_.lag =
+      state_.committed_seq > state_.acked_seq ? state_.committed_seq - state_.acked_seq : 0;
+  state_.objects_sent += objects_sent;
+  state_.bytes_sent += bytes_sent;
+  cv_.notify_all();
+  return {};
+}
+
+Status PrimaryStream::send_objects(SecureChannel& ch, const Shipment& s, uint64_t& objects_sent,
+                                   uint64_t& bytes_sent) {
+  const int timeout = static_cast<int>(opt_.timeout_ms);
+  const uint64_t fanout = reader_->header().fanout;
+  // A place in one of the trees: tree t, level (0 = chunks), index within the level.
+  struct Pos {
+    uint32_t tree;
+    uint32_t level;
+    uint64_t index;
+  };
+  auto digest_at = [&](const Pos& p) -> const Digest& { return s.trees[p.tree][p.level][p.index]; };
+  std::vector<Pos> frontier;
+  std::unordered_set<Digest, DigestHash> seen;
+  for (uint32_t t = 0; t < s.trees.size(); ++t) {
+    const TreeLevels& levels = s.trees[t];
+    if (levels.empty() || levels.back().size() != 1) continue;
+    Pos root{t, static_cast<uint32_t>(levels.size() - 1), 0};
+    if (digest_at(root) != Digest{} && seen.insert(digest_at(root)).second)
+      frontier.push_back(root);
+  }
+  CKPT_ASSIGN_OR_RETURN(ObjectStore * objects, reader_->objects());
+  std::vector<uint8_t> stored;
+  std::vector<OfferEntry> offer;
+  RecordHeader hdr;
   while (!frontier.empty()) {
-    std::vector<OfferEntry> next;
+    std::vector<Pos> next;
     for (size_t from = 0; from < frontier.size(); from += kOfferSlice) {
-      std::span<const OfferEntry> slice(frontier.data() + from,
-                                        std::min(kOfferSlice, frontier.size() - from));
-      auto offer = encode_offer(slice);
-      CKPT_RETURN_IF_ERROR(ch.send(kMsgOffer, offer));
+      const size_t n = std::min(kOfferSlice, frontier.size() - from);
+      offer.clear();
+      for (size_t i = 0; i < n; ++i) {
+        const Pos& p = frontier[from + i];
+        offer.push_back({p.level == 0 ? format::kObjectChunk : format::kObjectNode, digest_at(p)});
+      }
+      CKPT_RETURN_IF_ERROR(ch.send(kMsgOffer, encode_offer(offer)));
       CKPT_ASSIGN_OR_RETURN(Frame f, reply(ch, kMsgWant, timeout));
-      CKPT_ASSIGN_OR_RETURN(auto want, decode_want(f.body, slice.size()));
+      CKPT_ASSIGN_OR_RETURN(auto want, decode_want(f.body, n));
       ObjectBatch batch;
-      for (size_t i = 0; i < slice.size(); ++i) {
+      for (size_t i = 0; i < n; ++i) {
         if (!want[i]) continue;
-        const OfferEntry& e = slice[i];
+        const OfferEntry& e = offer[i];
         if (!objects->contains(e.id)) {  // committed by the writer after our index load
-          reader_->reload_objects();
+          CKPT_RETURN_IF_ERROR(reader_->refresh_objects());
           CKPT_ASSIGN_OR_RETURN(objects, reader_->objects());
         }
-        CKPT_RETURN_IF_ERROR(objects->read(e.id, e.type, raw));
-        batch.add(e.type, e.id, raw);
+        CKPT_RETURN_IF_ERROR(objects->read_stored(e.id, hdr, stored));
+        if (hdr.type != e.type)
+          return Status(Code::kCorruption, objects->describe(e.id) + " is a " +
+                                               object_type_name(hdr.type) + ", the tree says " +
+                                               object_type_name(e.type));
+        batch.add(hdr.type, hdr.codec, hdr.raw_len, e.id, stored);
         ++objects_sent;
-        bytes_sent += raw.size();
-        if (e.type == format::kObjectNode) {
-          uint8_t level = 0;
-          CKPT_RETURN_IF_ERROR(decode_node(raw, m.fanout, level, children, e.id.hex()));
-          for (const auto& c : children)
-            if (c != Digest{} && seen.insert(c).second)
-              next.push_back({level == 0 ? format::kObjectChunk : format::kObjectNode, c});
+        bytes_sent += stored.size();
+        const Pos& p = frontier[from + i];
+        if (p.level > 0) {
+          const auto& below = s.trees[p.tree][p.level - 1];
+          const uint64_t end = std::min<uint64_t>(below.size(), (p.index + 1) * fanout);
+          for (uint64_t c = p.index * fanout; c < end; ++c)
+            if (below[c] != Digest{} && seen.insert(below[c]).second)
+              next.push_back({p.tree, p.level - 1, c});
         }
         if (batch.bytes() >= kBatchBytes) CKPT_RETURN_IF_ERROR(ch.send(kMsgObjects, batch.take()));
       }
@@ -249,19 +326,6 @@ Status PrimaryStream::ship(SecureChannel& ch, uint64_t seq, const std::string& i
     }
     frontier = std::move(next);
   }
-  CKPT_RETURN_IF_ERROR(ch.send(kMsgManifest, bytes));
-  CKPT_ASSIGN_OR_RETURN(Frame f, reply(ch, kMsgAck, timeout + kCommitAllowanceMs));
-  CKPT_ASSIGN_OR_RETURN(Ack ack, decode_ack(f.body));
-  if (ack.seq != seq || ack.id != m.id)
-    return Status(Code::kCorruption, "spare acknowledged seq " + std::to_string(ack.seq) +
-                                         ", expected " + std::to_string(seq));
-  std::lock_guard<std::mutex> lk(mu_);
-  state_.acked_seq = std::max(state_.acked_seq, seq);
-  state_.lag =
-      state_.committed_seq > state_.acked_seq ? state_.committed_seq - state_.acked_seq : 0;
-  state_.objects_sent += objects_sent;
-  state_.bytes_sent += bytes_sent;
-  cv_.notify_all();
   return {};
 }
 

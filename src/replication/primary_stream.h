@@ -3,8 +3,8 @@
 // spare (handshake, heartbeats, reconnects) and ships the newest committed checkpoint:
 // a top-down walk of its chunk trees, one OFFER/WANT round trip per tree level, so
 // only objects the spare lacks travel (a late or restarted spare catches up the same
-// way). Objects are read from the store through a read-only handle of its own, so
-// shipping never races the writer.
+// way). Objects travel as stored (compressed, and sealed in an encrypted store) and are
+// read through a read-only store handle of its own, so shipping never races the writer.
 #pragma once
 
 #include <ckpt/replication.h>
@@ -14,10 +14,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "replication/secure_channel.h"
+#include "replication/shipment.h"
 #include "store/store_impl.h"
 
 namespace ckpt {
@@ -25,13 +27,18 @@ namespace ckpt {
 class PrimaryStream {
  public:
   using Log = std::function<void(const std::string&)>;
-  // `store_path`: the primary's store (already open and locked by its Checkpointer).
+  // `store_path`: the primary's store (already open and locked by its Checkpointer);
+  // `store_options` its keys (an identity lets it ship a sealed checkpoint it did not
+  // write itself).
   static Result<std::unique_ptr<PrimaryStream>> start(const ReplicationOptions& options,
-                                                      const std::string& store_path, Log log);
+                                                      const std::string& store_path,
+                                                      const StoreOptions& store_options, Log log);
   ~PrimaryStream();
 
-  // Checkpoint `id_hex` with `seq` was committed locally.
-  void committed(uint64_t seq, const std::string& id_hex);
+  // Checkpoint `id_hex` with `seq` was committed locally; `trees` are its streams' chunk
+  // trees (streams with a zero root left out), or nullopt to read them from the store.
+  void committed(uint64_t seq, const std::string& id_hex,
+                 std::optional<std::vector<TreeLevels>> trees);
   // Sync mode: blocks until the spare has committed `seq` (or a newer one). Fails when
   // fenced, or after sync_timeout_ms.
   Status wait_acked(uint64_t seq);
@@ -45,7 +52,10 @@ class PrimaryStream {
   void run();
   // One connection: hello, then ship and heartbeat until an error (returned).
   Status session(SecureChannel& ch);
-  Status ship(SecureChannel& ch, uint64_t seq, const std::string& id_hex);
+  Status send_store_files(SecureChannel& ch);
+  Status ship(SecureChannel& ch, const Shipment& s);
+  // Sends the objects of `s` the spare lacks: OFFER/WANT/OBJECTS per tree level.
+  Status send_objects(SecureChannel& ch, const Shipment& s, uint64_t& objects, uint64_t& bytes);
   Result<Frame> reply(SecureChannel& ch, uint8_t expected, int timeout_ms);
   void fail(const Status& st);
 
@@ -61,6 +71,8 @@ class PrimaryStream {
   bool stop_ = false;
   ReplicationState state_;
   std::string target_id_;  // newest committed checkpoint
+  std::optional<std::vector<TreeLevels>> target_trees_;
+  uint64_t unshippable_seq_ = 0;  // a sealed checkpoint this process cannot walk
   std::string logged_error_;
   std::thread thread_;
 };

@@ -19,7 +19,7 @@ namespace ckpt {
 namespace {
 
 constexpr char kHelloMagic[8] = {'C', 'K', 'R', 'P', 'H', 'E', 'L', 'O'};
-constexpr uint32_t kWireVersion = 1;
+constexpr uint32_t kWireVersion = 2;
 constexpr size_t kHelloSize = 8 + 4 + 32;
 constexpr size_t kTagSize = 16;
 
@@ -191,13 +191,13 @@ Result<Frame> SecureChannel::receive(int timeout_ms) {
   if (!fd_.valid()) return Status(Code::kFailedPrecondition, "channel to " + peer_ + " is closed");
   const uint64_t deadline = deadline_after(timeout_ms);
   uint8_t head[4];
-  CKPT_RETURN_IF_ERROR(read_exact(fd_.get(), head, 4, deadline, peer_));
+  CKPT_RETURN_IF_ERROR(read_exact(fd_.get(), head, 4, deadline, peer_, &peer_closed_));
   const uint32_t len = head[0] | head[1] << 8 | head[2] << 16 | uint32_t{head[3]} << 24;
   if (len < 1 + kTagSize || len > kMaxBody + kTagSize)
     return Status(Code::kCorruption, "peer " + peer_ + " sent a frame of impossible length " +
                                          std::to_string(len) + " (garbled stream)");
   std::vector<uint8_t> wire(len);
-  CKPT_RETURN_IF_ERROR(read_exact(fd_.get(), wire.data(), len, deadline, peer_));
+  CKPT_RETURN_IF_ERROR(read_exact(fd_.get(), wire.data(), len, deadline, peer_, &peer_closed_));
   std::vector<uint8_t> plain(len - kTagSize);
   if (!gcm(false, recv_key_, recv_counter_, std::span(head, 4),
            std::span(wire.data(), plain.size()), plain.data(), wire.data() + plain.size()))

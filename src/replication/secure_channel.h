@@ -49,6 +49,9 @@ class SecureChannel {
   // True when a frame (or EOF) is ready to read within `timeout_ms`.
   Result<bool> readable(int timeout_ms);
   const std::string& peer() const { return peer_; }
+  // True once a receive() met the end of the stream: the peer's socket was closed (by
+  // the peer, or by its kernel when the process died), not a timeout or a garbled frame.
+  bool peer_closed() const { return peer_closed_; }
   void close() { fd_.reset(); }
 
  private:
@@ -59,6 +62,7 @@ class SecureChannel {
   std::string peer_;
   std::array<uint8_t, 32> send_key_{}, recv_key_{};
   uint64_t send_counter_ = 0, recv_counter_ = 0;
+  bool peer_closed_ = false;
 };
 
 }  // namespace ckpt

@@ -9,6 +9,7 @@
 
 #include "replication/epoch.h"
 #include "replication/net.h"
+#include "replication/replica_store.h"
 #include "replication/secure_channel.h"
 #include "replication/spare_session.h"
 #include "replication/wire.h"
@@ -63,6 +64,8 @@ class SpareImpl {
     }
     Welcome w{.epoch = epoch};
     const auto& h = taken_over ? StoreHeader{} : store->header();
+    bool adopt = false;
+    Status replica = taken_over ? Status() : check_replica(*store, *hello, adopt);
     if (hello->epoch < epoch) {
       w.verdict = Verdict::kFenced;
       w.message = "a takeover happened: the spare is at epoch " + std::to_string(epoch) +
@@ -70,7 +73,10 @@ class SpareImpl {
     } else if (taken_over) {
       w.verdict = Verdict::kIncompatible;
       w.message = "this node took over at epoch " + std::to_string(epoch) + "; it is no spare";
-    } else if (hello->chunk_size != h.chunk_size || hello->fanout != h.fanout) {
+    } else if (!replica.ok()) {
+      w.verdict = Verdict::kIncompatible;
+      w.message = replica.message();
+    } else if (!adopt && (hello->chunk_size != h.chunk_size || hello->fanout != h.fanout)) {
       w.verdict = Verdict::kIncompatible;
       w.message = "chunk size/fanout " + std::to_string(hello->chunk_size) + "/" +
                   std::to_string(hello->fanout) + " differ from the spare's store (" +
@@ -93,37 +99,67 @@ class SpareImpl {
     auto body = encode_welcome(w);
     if (Status st = ch->send(kMsgWelcome, body); !st.ok() || w.verdict != Verdict::kAccepted)
       return std::nullopt;
+    if (hello->flags & kHelloEncrypted) {
+      if (Status st = receive_store_files(*ch, hello->store_uuid, adopt); !st.ok()) {
+        log("refused primary " + hello->primary + " at " + peer + ": " + st.message());
+        return std::nullopt;
+      }
+    }
     log("primary " + hello->primary + " connected from " + peer + " (epoch " +
         std::to_string(epoch) + ", spare has seq " + std::to_string(w.latest_seq) + ")");
     return std::move(ch).value();
   }
 
+  // An encrypted primary's STORE message, right after WELCOME.
+  Status receive_store_files(SecureChannel& ch, const std::array<uint8_t, 16>& uuid, bool adopt) {
+    CKPT_ASSIGN_OR_RETURN(Frame f, ch.receive(static_cast<int>(opt.timeout_ms)));
+    if (f.type != kMsgStore)
+      return Status(Code::kCorruption, "expected the store's files after the welcome");
+    CKPT_ASSIGN_OR_RETURN(StoreFiles files, decode_store_files(f.body));
+    CKPT_RETURN_IF_ERROR(apply_store_files(store, opt.store_options, files, uuid, adopt));
+    if (adopt) log("the store is now a replica of the primary's encrypted store");
+    return {};
+  }
+
+  struct Lost {
+    std::string why;
+    // The primary said it closes on purpose (GOODBYE), or the spare refused a checkpoint:
+    // it is expected back, so the spare waits timeout_ms before taking over. A connection
+    // that just ends (the process died and its kernel closed the socket) or goes silent
+    // for timeout_ms means the primary is gone: take over at once.
+    bool expected_back = false;
+  };
+
   // Applies the stream until the connection ends; returns why it ended.
-  std::string serve(SecureChannel& ch) {
+  Lost serve(SecureChannel& ch) {
     SpareSession session(*store, ch);
     uint64_t heard = monotonic_ns(), sent = monotonic_ns();
     while (!stop) {
       auto ready = ch.readable(static_cast<int>(opt.heartbeat_ms));
-      if (!ready.ok()) return ready.status().message();
+      if (!ready.ok()) return {ready.status().message(), false};
       if (*ready) {
         auto frame = ch.receive(static_cast<int>(opt.timeout_ms));
-        if (!frame.ok()) return frame.status().message();
+        if (!frame.ok()) return {frame.status().message(), !ch.peer_closed()};
         heard = monotonic_ns();
+        if (frame->type == kMsgGoodbye)
+          return {
+              "it closed the connection: " + std::string(frame->body.begin(), frame->body.end()),
+              true};
         if (Status st = session.handle(*frame); !st.ok()) {
           std::string why = "refused the checkpoint in flight, store unchanged: " + st.message();
           std::vector<uint8_t> body(why.begin(), why.end());
           (void)ch.send(kMsgRefused, body);
-          return why;
+          return {why, true};
         }
       } else if (elapsed_ms(heard) > opt.timeout_ms) {
-        return "no heartbeat for " + std::to_string(elapsed_ms(heard)) + " ms";
+        return {"no heartbeat for " + std::to_string(elapsed_ms(heard)) + " ms", false};
       }
       if (elapsed_ms(sent) >= opt.heartbeat_ms) {
-        if (Status st = ch.send(kMsgHeartbeat, {}); !st.ok()) return st.message();
+        if (Status st = ch.send(kMsgHeartbeat, {}); !st.ok()) return {st.message(), false};
         sent = monotonic_ns();
       }
     }
-    return "stopped";
+    return {"stopped", true};
   }
 
   void fence_loop() {
@@ -143,10 +179,6 @@ Result<std::unique_ptr<Spare>> Spare::start(const SpareOptions& options) {
   impl->opt = options;
   CKPT_ASSIGN_OR_RETURN(impl->psk, read_psk(options.psk_file));
   CKPT_ASSIGN_OR_RETURN(impl->store, StoreImpl::open(options.store, options.store_options));
-  if (impl->store->encrypted())
-    return Status(Code::kUnsupported, "spare store " + options.store +
-                                          " is encrypted: replication of encrypted stores is "
-                                          "not implemented yet; give the spare a plain store");
   CKPT_RETURN_IF_ERROR(impl->store->lock_writer("receive checkpoints as a spare"));
   CKPT_ASSIGN_OR_RETURN(uint64_t epoch, load_epoch(options.store));
   impl->epoch = epoch;
@@ -162,7 +194,7 @@ void Spare::stop() { impl_->stop = true; }
 Result<uint64_t> Spare::run_until_primary_lost() {
   SpareImpl& I = *impl_;
   if (!I.store) return Status(Code::kFailedPrecondition, "this spare has already taken over");
-  uint64_t lost_at = 0;  // 0: no primary seen yet
+  uint64_t lost_at = 0;  // 0: no primary seen yet (or none expected back)
   while (!I.stop) {
     if (lost_at && I.elapsed_ms(lost_at) >= I.opt.timeout_ms) break;
     std::string peer;
@@ -170,7 +202,9 @@ Result<uint64_t> Spare::run_until_primary_lost() {
     if (!fd.ok()) continue;
     auto ch = I.admit(std::move(fd).value(), peer, false);
     if (!ch) continue;
-    I.log("primary at " + peer + " lost: " + I.serve(*ch));
+    SpareImpl::Lost lost = I.serve(*ch);
+    I.log("primary at " + peer + " lost: " + lost.why);
+    if (!lost.expected_back && !I.stop) break;
     lost_at = monotonic_ns();
   }
   if (I.stop) return Status(Code::kFailedPrecondition, "spare stopped");

@@ -2,10 +2,14 @@
 
 #include <algorithm>
 
+#include "crypt/store_crypto.h"
 #include "replication/wire.h"
 #include "store/compress.h"
 #include "store/format.h"
 #include "store/manifest.h"
+#include "store/pack_format.h"
+#include "store/sealed_manifest.h"
+#include "util/fs.h"
 #include "util/hex.h"
 
 namespace ckpt {
@@ -28,6 +32,8 @@ Status SpareSession::handle(const Frame& f) {
       return on_offer(f);
     case kMsgObjects:
       return on_objects(f);
+    case kMsgKey:
+      return on_key(f);
     case kMsgManifest:
       return on_manifest(f);
     default:
@@ -38,8 +44,10 @@ Status SpareSession::handle(const Frame& f) {
 Status SpareSession::on_offer(const Frame& f) {
   CKPT_ASSIGN_OR_RETURN(auto offered, decode_offer(f.body));
   std::vector<bool> want(offered.size());
-  for (size_t i = 0; i < offered.size(); ++i)
+  for (size_t i = 0; i < offered.size(); ++i) {
     want[i] = !objects_->contains(offered[i].id) && !staged_.contains(offered[i].id);
+    if (want[i]) wanted_.insert(offered[i].id);
+  }
   auto body = encode_want(want);
   return channel_.send(kMsgWant, body);
 }
@@ -47,40 +55,85 @@ Status SpareSession::on_offer(const Frame& f) {
 Status SpareSession::on_objects(const Frame& f) {
   CKPT_ASSIGN_OR_RETURN(auto received, decode_objects(f.body));
   const auto& h = store_.header();
-  const size_t max_raw = std::max<size_t>(h.chunk_size, 8 + 32 * size_t{h.fanout});
-  std::vector<uint8_t> packed;
+  const uint32_t limit = std::max<uint32_t>(h.chunk_size, 8 + 32 * h.fanout);
+  const bool sealed_store = store_.encrypted();
   for (const auto& o : received) {
-    if (o.raw.empty() || o.raw.size() > max_raw)
-      return Status(Code::kCorruption, "object " + o.id.hex() + " has impossible length " +
-                                           std::to_string(o.raw.size()));
-    if (sha256(o.raw) != o.id)
+    if (!wanted_.erase(o.id))
+      return Status(Code::kCorruption, "object " + o.id.hex() + " was sent but not asked for");
+    if (!valid_record_shape(o.type, o.codec, o.raw_len, static_cast<uint32_t>(o.stored.size()),
+                            limit) ||
+        ((o.codec & format::kCodecSealed) != 0) != sealed_store)
       return Status(Code::kCorruption,
-                    "object " + o.id.hex() + " does not match its SHA-256 (garbled in transit)");
+                    "object " + o.id.hex() + " has an impossible record shape (codec " +
+                        std::to_string(o.codec) + ", lengths " + std::to_string(o.raw_len) + "/" +
+                        std::to_string(o.stored.size()) + ")");
+    // A plain object is verified here: its id is the SHA-256 of its raw bytes. A sealed
+    // one cannot be without the store's keys; the authenticated channel vouches for it
+    // and AES-GCM checks it at every read (docs/replication.md, "Encrypted stores").
+    if (!sealed_store) CKPT_RETURN_IF_ERROR(verify_plain(o));
     if (objects_->contains(o.id) || staged_.contains(o.id)) continue;
     if (!pack_) {
       pack_ = std::make_unique<PackWriter>(store_.layout());
       CKPT_RETURN_IF_ERROR(pack_->open());
     }
-    bool z = o.type == format::kObjectChunk && store_.options().compress &&
-             zstd_compress(o.raw, store_.options().zstd_level, packed);
-    CKPT_RETURN_IF_ERROR(pack_->append(o.type, z ? format::kCodecZstd : format::kCodecNone,
-                                       static_cast<uint32_t>(o.raw.size()), o.id,
-                                       z ? std::span<const uint8_t>(packed) : o.raw));
+    CKPT_RETURN_IF_ERROR(pack_->append(o.type, o.codec, o.raw_len, o.id, o.stored));
     staged_.insert(o.id);
   }
   return {};
 }
 
+Status SpareSession::verify_plain(const ReceivedObject& o) {
+  std::span<const uint8_t> raw = o.stored;
+  if (o.codec == format::kCodecZstd) {
+    scratch_.resize(o.raw_len);
+    CKPT_RETURN_IF_ERROR(zstd_decompress(o.stored, scratch_.data(), o.raw_len,
+                                         "object " + o.id.hex() + " from " + channel_.peer()));
+    raw = scratch_;
+  }
+  if (sha256(raw) != o.id)
+    return Status(Code::kCorruption,
+                  "object " + o.id.hex() + " does not match its SHA-256 (garbled in transit)");
+  return {};
+}
+
+Status SpareSession::on_key(const Frame& f) {
+  CKPT_ASSIGN_OR_RETURN(KeyFile k, decode_key_file(f.body));
+  if (!store_.encrypted())
+    return Status(Code::kCorruption, "the primary sent a data key to a plain store");
+  const std::string path = store_.layout().key(crypt::key_id_hex(k.id));
+  if (!path_exists(path))
+    CKPT_RETURN_IF_ERROR(atomic_write_file(path, k.bytes, store_.layout().tmp_dir()));
+  return {};
+}
+
 Status SpareSession::on_manifest(const Frame& f) {
-  CKPT_ASSIGN_OR_RETURN(Manifest m, decode_manifest(f.body, "manifest from " + channel_.peer()));
+  const std::string where = "manifest from " + channel_.peer();
   const auto& h = store_.header();
-  if (m.chunk_size != h.chunk_size || m.fanout != h.fanout)
-    return Status(Code::kInvalidArgument,
-                  "checkpoint " + m.id_hex() + " has chunk size " + std::to_string(m.chunk_size) +
-                      "/fanout " + std::to_string(m.fanout) + ", the spare's store " +
-                      std::to_string(h.chunk_size) + "/" + std::to_string(h.fanout));
-  // The manifest becomes this store's: stamp our uuid (manifests name their store).
-  m.store_uuid = h.uuid;
+  Manifest m;  // sealed: the clear header only
+  if (store_.encrypted()) {
+    CKPT_ASSIGN_OR_RETURN(SealedManifest sm, decode_sealed_manifest(f.body, where));
+    m = std::move(sm.header);
+    if (m.store_uuid != h.uuid)
+      return Status(Code::kCorruption, "checkpoint " + m.id_hex() + " names another store");
+    if (!path_exists(store_.layout().key(crypt::key_id_hex(m.key_id))))
+      return Status(Code::kCorruption, "checkpoint " + m.id_hex() +
+                                           " arrived without its data key " +
+                                           crypt::key_id_hex(m.key_id));
+  } else {
+    CKPT_ASSIGN_OR_RETURN(m, decode_manifest(f.body, where));
+    if (m.chunk_size != h.chunk_size || m.fanout != h.fanout)
+      return Status(Code::kInvalidArgument,
+                    "checkpoint " + m.id_hex() + " has chunk size " + std::to_string(m.chunk_size) +
+                        "/fanout " + std::to_string(m.fanout) + ", the spare's store " +
+                        std::to_string(h.chunk_size) + "/" + std::to_string(h.fanout));
+    // The manifest becomes this store's: stamp our uuid (manifests name their store).
+    m.store_uuid = h.uuid;
+  }
+  if (!wanted_.empty())
+    return Status(Code::kCorruption,
+                  "checkpoint " + m.id_hex() + ": " + std::to_string(wanted_.size()) +
+                      " objects the spare asked for never arrived (one: " + wanted_.begin()->hex() +
+                      ")");
   if (pack_ && !pack_->empty()) {
     PackFile committed;
     std::vector<IndexEntry> entries;
@@ -94,7 +147,11 @@ Status SpareSession::on_manifest(const Frame& f) {
     if (s.root != Digest{} && !objects_->contains(s.root))
       return Status(Code::kCorruption, "checkpoint " + m.id_hex() + ": root of stream '" +
                                            s.info.name + "' was never sent");
-  CKPT_RETURN_IF_ERROR(store_.commit_manifest(m));
+  if (store_.encrypted()) {
+    CKPT_RETURN_IF_ERROR(store_.commit_manifest_file(m, f.body));
+  } else {
+    CKPT_RETURN_IF_ERROR(store_.commit_manifest(m));
+  }
   committed_seq_ = m.seq;
   Ack ack{.seq = m.seq, .id = m.id};
   auto body = encode_ack(ack);

@@ -11,6 +11,7 @@
 #include <unordered_set>
 
 #include "replication/secure_channel.h"
+#include "replication/wire.h"
 #include "store/pack_writer.h"
 #include "store/store_impl.h"
 
@@ -30,13 +31,17 @@ class SpareSession {
  private:
   Status on_offer(const Frame& f);
   Status on_objects(const Frame& f);
+  Status on_key(const Frame& f);
   Status on_manifest(const Frame& f);
+  Status verify_plain(const ReceivedObject& o);
 
   StoreImpl& store_;
   SecureChannel& channel_;
   ObjectStore* objects_ = nullptr;
   std::unique_ptr<PackWriter> pack_;
   std::unordered_set<Digest, DigestHash> staged_;
+  std::unordered_set<Digest, DigestHash> wanted_;  // asked for, not yet received
+  std::vector<uint8_t> scratch_;
   uint64_t committed_seq_ = 0;
 };
 

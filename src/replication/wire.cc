@@ -18,6 +18,8 @@ std::vector<uint8_t> encode_hello(const Hello& h) {
   w.u64(h.epoch);
   w.u32(h.chunk_size);
   w.u32(h.fanout);
+  w.u8(h.flags);
+  w.raw(h.store_uuid.data(), h.store_uuid.size());
   w.str(h.primary);
   return std::move(w.buffer());
 }
@@ -25,7 +27,9 @@ std::vector<uint8_t> encode_hello(const Hello& h) {
 Result<Hello> decode_hello(std::span<const uint8_t> b) {
   ByteReader r(b);
   Hello h;
-  if (!r.u64(h.epoch) || !r.u32(h.chunk_size) || !r.u32(h.fanout) || !r.str(h.primary))
+  if (!r.u64(h.epoch) || !r.u32(h.chunk_size) || !r.u32(h.fanout) || !r.u8(h.flags) ||
+      !r.raw(h.store_uuid.data(), h.store_uuid.size()) || !r.str(h.primary) || r.remaining() != 0 ||
+      (h.flags & ~kHelloEncrypted) != 0)
     return garbled("hello");
   return h;
 }
@@ -101,13 +105,66 @@ Result<Ack> decode_ack(std::span<const uint8_t> b) {
   return a;
 }
 
-void ObjectBatch::add(uint8_t type, const Digest& id, std::span<const uint8_t> raw) {
+namespace {
+
+void blob(ByteWriter& w, std::span<const uint8_t> b) {
+  w.u32(static_cast<uint32_t>(b.size()));
+  w.raw(b.data(), b.size());
+}
+
+bool blob(ByteReader& r, std::span<const uint8_t> all, std::vector<uint8_t>& out) {
+  uint32_t n = 0;
+  if (!r.u32(n) || r.remaining() < n) return false;
+  auto at = all.subspan(all.size() - r.remaining(), n);
+  out.assign(at.begin(), at.end());
+  return r.skip(n);
+}
+
+}  // namespace
+
+std::vector<uint8_t> encode_store_files(const StoreFiles& f) {
+  ByteWriter w;
+  blob(w, f.header);
+  blob(w, f.dedup_key);
+  blob(w, f.recipients);
+  return std::move(w.buffer());
+}
+
+Result<StoreFiles> decode_store_files(std::span<const uint8_t> b) {
+  ByteReader r(b);
+  StoreFiles f;
+  if (!blob(r, b, f.header) || !blob(r, b, f.dedup_key) || !blob(r, b, f.recipients) ||
+      r.remaining() != 0 || f.header.empty() || f.dedup_key.empty() || f.recipients.empty())
+    return garbled("store");
+  return f;
+}
+
+std::vector<uint8_t> encode_key_file(const KeyFile& k) {
+  ByteWriter w;
+  w.raw(k.id.data(), k.id.size());
+  blob(w, k.bytes);
+  return std::move(w.buffer());
+}
+
+Result<KeyFile> decode_key_file(std::span<const uint8_t> b) {
+  ByteReader r(b);
+  KeyFile k;
+  if (!r.raw(k.id.data(), k.id.size()) || !blob(r, b, k.bytes) || r.remaining() != 0 ||
+      k.bytes.empty())
+    return garbled("key");
+  return k;
+}
+
+void ObjectBatch::add(uint8_t type, uint8_t codec, uint32_t raw_len, const Digest& id,
+                      std::span<const uint8_t> stored) {
   ByteWriter w;
   w.u8(type);
-  w.u32(static_cast<uint32_t>(raw.size()));
+  w.u8(codec);
+  w.u32(raw_len);
+  w.u32(static_cast<uint32_t>(stored.size()));
   w.digest(id);
   buf_.insert(buf_.end(), w.buffer().begin(), w.buffer().end());
-  buf_.insert(buf_.end(), raw.begin(), raw.end());
+  buf_.insert(buf_.end(), stored.begin(), stored.end());
   ++count_;
 }
 
@@ -127,10 +184,10 @@ Result<std::vector<ReceivedObject>> decode_objects(std::span<const uint8_t> b) {
   for (uint32_t i = 0; i < n; ++i) {
     ReceivedObject o;
     uint32_t len = 0;
-    if (!r.u8(o.type) || !r.u32(len) || !r.digest(o.id) || r.remaining() < len ||
-        (o.type != 1 && o.type != 2))
+    if (!r.u8(o.type) || !r.u8(o.codec) || !r.u32(o.raw_len) || !r.u32(len) || !r.digest(o.id) ||
+        r.remaining() < len || (o.type != 1 && o.type != 2))
       return garbled("objects");
-    o.raw = b.subspan(b.size() - r.remaining(), len);
+    o.stored = b.subspan(b.size() - r.remaining(), len);
     r.skip(len);
     out.push_back(o);
   }

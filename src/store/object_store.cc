@@ -56,6 +56,7 @@ Status ObjectStore::load(std::vector<Problem>* notes) {
   for (const auto& name : names) {
     if (!ends_with(name, ".idx")) continue;
     std::string hex = name.substr(0, name.size() - 4);
+    if (loaded_.contains(hex)) continue;  // a second load() adds only new packs
     PackFile pack;
     if (!parse_pack_id(hex, pack.id)) continue;  // not ours; ignore
     pack.hex = hex;
@@ -107,6 +108,7 @@ Status ObjectStore::load(std::vector<Problem>* notes) {
 void ObjectStore::add_pack(PackFile pack, const std::vector<IndexEntry>& entries) {
   uint32_t pos = static_cast<uint32_t>(packs_.size());
   pack.objects = entries.size();
+  loaded_.insert(pack.hex);
   index_.reserve(index_.size() + entries.size());  // one rehash, not log2(n) of them
   for (const auto& e : entries) {
     // The first copy wins; gc may briefly leave two copies (old pack and repack).
@@ -188,16 +190,17 @@ Status ObjectStore::read_stored(const Digest& id, RecordHeader& hdr,
   if (!loc) return Status(Code::kCorruption, "object " + id.short_hex() + " is missing");
   const PackFile& pack = packs_[loc->pack];
   std::string where = describe(id);
-  uint8_t hdr_bytes[format::kRecordHeaderSize];
-  CKPT_RETURN_IF_ERROR(pread_all(pack.fd.get(), hdr_bytes, sizeof hdr_bytes, loc->offset, pack.path)
-                           .with_context(where));
+  // One read for header and payload: the index knows the stored length.
+  payload.resize(format::kRecordHeaderSize + size_t{loc->stored_len});
   CKPT_RETURN_IF_ERROR(
-      decode_record_header(hdr_bytes, std::max(chunk_size_, kNodeLimit), hdr, where));
-  if (!(hdr.id == id)) return Status(Code::kCorruption, where + ": record header mismatch");
-  payload.resize(hdr.stored_len);
-  return pread_all(pack.fd.get(), payload.data(), hdr.stored_len,
-                   loc->offset + format::kRecordHeaderSize, pack.path)
-      .with_context(where);
+      pread_all(pack.fd.get(), payload.data(), payload.size(), loc->offset, pack.path)
+          .with_context(where));
+  CKPT_RETURN_IF_ERROR(decode_record_header(std::span(payload.data(), format::kRecordHeaderSize),
+                                            std::max(chunk_size_, kNodeLimit), hdr, where));
+  if (!(hdr.id == id) || hdr.stored_len != loc->stored_len || hdr.type != loc->type)
+    return Status(Code::kCorruption, where + ": record header mismatch");
+  payload.erase(payload.begin(), payload.begin() + format::kRecordHeaderSize);
+  return {};
 }
 
 Status ObjectStore::read(const Digest& id, uint8_t type, std::vector<uint8_t>& out) const {

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <span>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "crypt/store_crypto.h"
@@ -36,8 +37,9 @@ class ObjectStore {
   // `crypto` (encrypted stores; else null) must outlive the ObjectStore.
   ObjectStore(StoreLayout layout, uint32_t chunk_size, crypt::StoreCrypto* crypto = nullptr);
 
-  // Loads every committed pack (one with an .idx). A damaged .idx is rebuilt in memory by
-  // scanning its pack; each such repair is reported in `notes`.
+  // Loads every committed pack (one with an .idx) not loaded yet, so a second call picks
+  // up what a writer committed since. A damaged .idx is rebuilt in memory by scanning
+  // its pack; each such repair is reported in `notes`.
   Status load(std::vector<Problem>* notes);
 
   // Valid until the next add_pack().
@@ -82,6 +84,7 @@ class ObjectStore {
   uint32_t chunk_size_;
   crypt::StoreCrypto* crypto_;
   std::vector<PackFile> packs_;
+  std::unordered_set<std::string> loaded_;  // hex ids of packs_
   ObjectIndex index_;
 };
 

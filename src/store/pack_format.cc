@@ -55,7 +55,7 @@ void encode_record_header(const RecordHeader& h, uint8_t out[48]) {
   std::memcpy(out, w.buffer().data(), format::kRecordHeaderSize);
 }
 
-static bool valid_shape(uint8_t type, uint8_t codec, uint32_t raw, uint32_t stored,
+bool valid_record_shape(uint8_t type, uint8_t codec, uint32_t raw, uint32_t stored,
                         uint32_t limit) {
   if (type != format::kObjectChunk && type != format::kObjectNode) return false;
   if (codec & format::kCodecSealed) {
@@ -81,7 +81,7 @@ Status decode_record_header(std::span<const uint8_t> data, uint32_t chunk_limit,
       !r.u32(out.raw_len) || !r.u32(out.stored_len) || !r.digest(out.id))
     return Status(Code::kCorruption, where + ": record header truncated");
   if (magic != format::kRecordMagic) return Status(Code::kCorruption, where + ": bad record magic");
-  if (!valid_shape(out.type, out.codec, out.raw_len, out.stored_len, chunk_limit))
+  if (!valid_record_shape(out.type, out.codec, out.raw_len, out.stored_len, chunk_limit))
     return Status(Code::kCorruption,
                   where + ": invalid record header (type " + std::to_string(out.type) + ", codec " +
                       std::to_string(out.codec) + ", lengths " + std::to_string(out.raw_len) + "/" +
@@ -143,7 +143,7 @@ Result<std::vector<IndexEntry>> decode_index(std::span<const uint8_t> data, cons
     r.u8(e.type);
     r.u8(e.codec);
     r.u16(reserved);
-    if (!valid_shape(e.type, e.codec, e.raw_len, e.stored_len, chunk_limit) ||
+    if (!valid_record_shape(e.type, e.codec, e.raw_len, e.stored_len, chunk_limit) ||
         e.offset < format::kPackHeaderSize)
       return bad("invalid entry for object " + e.id.short_hex());
   }

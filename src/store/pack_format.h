@@ -38,6 +38,9 @@ Status decode_pack_header(std::span<const uint8_t> data, const PackId& expect,
                           const std::string& path);
 
 void encode_record_header(const RecordHeader& h, uint8_t out[48]);
+// Whether type, codec and lengths can describe a record (raw length <= `limit`; sealed
+// codecs add the envelope overhead to the stored length).
+bool valid_record_shape(uint8_t type, uint8_t codec, uint32_t raw, uint32_t stored, uint32_t limit);
 // Validates magic, type, codec and lengths against `chunk_limit`.
 Status decode_record_header(std::span<const uint8_t> data, uint32_t chunk_limit, RecordHeader& out,
                             const std::string& where);

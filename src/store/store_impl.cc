@@ -136,6 +136,12 @@ Result<ObjectStore*> StoreImpl::objects() {
   return objects_.get();
 }
 
+Status StoreImpl::refresh_objects() {
+  std::lock_guard<std::mutex> lk(objects_mu_);
+  if (!objects_) return {};  // loaded in full on first use
+  return objects_->load(&notes_);
+}
+
 Result<std::vector<Manifest>> StoreImpl::manifests(std::vector<Problem>* damaged) {
   CKPT_ASSIGN_OR_RETURN(auto names, list_dir(layout_.manifests_dir()));
   std::vector<Manifest> out;
@@ -241,6 +247,10 @@ Status StoreImpl::commit_manifest(const Manifest& m, crypt::SealingKey* key) {
   } else {
     bytes = encode_manifest(m);
   }
+  return commit_manifest_file(m, bytes);
+}
+
+Status StoreImpl::commit_manifest_file(const Manifest& m, std::span<const uint8_t> bytes) {
   CKPT_RETURN_IF_ERROR(atomic_write_file(layout_.manifest(m.id_hex()), bytes, layout_.tmp_dir()));
   Ref ref{m.id, m.seq};
   return atomic_write_file(layout_.ref("latest"), encode_ref(ref), layout_.tmp_dir())

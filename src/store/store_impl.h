@@ -44,6 +44,8 @@ class StoreImpl {
   // thread). Notes about repaired indexes accumulate in notes().
   Result<ObjectStore*> objects();
   const std::vector<Problem>& notes() const { return notes_; }
+  // Adds the packs committed since the index was loaded (by another writer handle).
+  Status refresh_objects();
   // Forgets the loaded index (after gc changed the packs).
   void reload_objects() {
     std::lock_guard<std::mutex> lk(objects_mu_);
@@ -69,6 +71,9 @@ class StoreImpl {
   // Writes manifests/<id>.mf atomically, then refs/latest. The manifest rename is
   // the commit point of a checkpoint. Encrypted stores seal it with `key`.
   Status commit_manifest(const Manifest& m, crypt::SealingKey* key = nullptr);
+  // The same for a manifest file already encoded (a replica commits the primary's sealed
+  // manifest byte for byte); `m` gives its id and seq.
+  Status commit_manifest_file(const Manifest& m, std::span<const uint8_t> bytes);
 
   // Reads stream `s` of `m` into dst (s.info.length bytes), verifying every object.
   // dst_zeroed: dst is known to be zero, so zero chunks need no write.

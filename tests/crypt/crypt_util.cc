@@ -1,5 +1,7 @@
 #include "crypt_util.h"
 
+#include <filesystem>
+
 #include "store/format.h"
 #include "util/digest.h"
 
@@ -33,6 +35,19 @@ void fix_trailer(const std::string& path) {
   Digest d = sha256(bytes.data(), bytes.size() - 32);
   std::memcpy(bytes.data() + bytes.size() - 32, d.bytes.data(), 32);
   write_all_file(path, bytes);
+}
+
+// Counts occurrences of `needle` in every file under `dir`.
+size_t occurrences(const std::string& dir, const std::string& needle) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    auto bytes = test::read_all(e.path().string());
+    std::string_view hay(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    for (size_t at = hay.find(needle); at != std::string_view::npos; at = hay.find(needle, at + 1))
+      ++n;
+  }
+  return n;
 }
 
 }  // namespace ckpt::test

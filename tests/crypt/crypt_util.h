@@ -60,4 +60,7 @@ Record first_record(const std::string& store_dir, uint8_t type);
 // caught by authentication rather than by the checksum.
 void fix_trailer(const std::string& path);
 
+// Counts occurrences of `needle` in every file under `dir`.
+size_t occurrences(const std::string& dir, const std::string& needle);
+
 }  // namespace ckpt::test

@@ -147,19 +147,6 @@ TEST(EncryptedStoreTest, WritersNeedTheWriterKey) {
   EXPECT_NE(wrong.status().message().find("belongs to store"), std::string::npos);
 }
 
-// Counts occurrences of `needle` in every file under `dir`.
-size_t occurrences(const std::string& dir, const std::string& needle) {
-  size_t n = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
-    auto bytes = test::read_all(e.path().string());
-    std::string_view hay(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-    for (size_t at = hay.find(needle); at != std::string_view::npos; at = hay.find(needle, at + 1))
-      ++n;
-  }
-  return n;
-}
-
 TEST(EncryptedStoreTest, NoPlaintextPageAppearsInTheStoreFiles) {
   KeyRing k;
   const std::string secret = "password=hunter2;session=0123456789abcdef;";
@@ -185,11 +172,11 @@ TEST(EncryptedStoreTest, NoPlaintextPageAppearsInTheStoreFiles) {
     }
     // The control shows the search works; the encrypted store holds no trace of it.
     if (!compress) {
-      EXPECT_GT(occurrences(plain.path(), secret), 8u);
+      EXPECT_GT(test::occurrences(plain.path(), secret), 8u);
     }
-    EXPECT_EQ(occurrences(enc.path(), secret), 0u) << "compress=" << compress;
-    EXPECT_EQ(occurrences(enc.path(), "hunter2"), 0u);
-    EXPECT_EQ(occurrences(enc.path(), "notes"), 0u);  // stream names are sealed too
+    EXPECT_EQ(test::occurrences(enc.path(), secret), 0u) << "compress=" << compress;
+    EXPECT_EQ(test::occurrences(enc.path(), "hunter2"), 0u);
+    EXPECT_EQ(test::occurrences(enc.path(), "notes"), 0u);  // stream names are sealed too
     EXPECT_EQ(read_with(enc.path(), k.admin.private_key, "latest"), mem);
   }
 }

@@ -20,11 +20,18 @@ namespace ckpt {
 namespace {
 
 TEST(ReplicationWire, MessagesRoundTripAndTruncationsFail) {
-  Hello h{.epoch = 7, .chunk_size = 4096, .fanout = 64, .primary = "host pid 1"};
+  Hello h{.epoch = 7,
+          .chunk_size = 4096,
+          .fanout = 64,
+          .flags = kHelloEncrypted,
+          .store_uuid = {1, 2, 3},
+          .primary = "host pid 1"};
   auto hb = encode_hello(h);
   auto back = decode_hello(hb);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->epoch, 7u);
+  EXPECT_EQ(back->flags, kHelloEncrypted);
+  EXPECT_EQ(back->store_uuid, h.store_uuid);
   EXPECT_EQ(back->primary, "host pid 1");
   for (size_t n = 0; n < hb.size(); ++n)
     EXPECT_FALSE(decode_hello(std::span(hb.data(), n)).ok()) << n;
@@ -45,14 +52,30 @@ TEST(ReplicationWire, MessagesRoundTripAndTruncationsFail) {
 
   ObjectBatch batch;
   const uint8_t raw[5] = {1, 2, 3, 4, 5};
-  batch.add(1, sha256(raw, 5), raw);
+  batch.add(1, 0, 5, sha256(raw, 5), raw);
   auto body = batch.take();
   auto objs = decode_objects(body);
   ASSERT_TRUE(objs.ok());
   ASSERT_EQ(objs->size(), 1u);
-  EXPECT_EQ((*objs)[0].raw.size(), 5u);
+  EXPECT_EQ((*objs)[0].stored.size(), 5u);
+  EXPECT_EQ((*objs)[0].raw_len, 5u);
   for (size_t n = 1; n < body.size(); ++n)
     EXPECT_FALSE(decode_objects(std::span(body.data(), n)).ok()) << n;
+
+  StoreFiles files{.header = {1}, .dedup_key = {2, 2}, .recipients = {3, 3, 3}};
+  auto fb = encode_store_files(files);
+  auto fback = decode_store_files(fb);
+  ASSERT_TRUE(fback.ok());
+  EXPECT_EQ(fback->recipients, files.recipients);
+  for (size_t n = 0; n < fb.size(); ++n)
+    EXPECT_FALSE(decode_store_files(std::span(fb.data(), n)).ok()) << n;
+  KeyFile key{.id = {9}, .bytes = {4, 5, 6}};
+  auto kb = encode_key_file(key);
+  auto kback = decode_key_file(kb);
+  ASSERT_TRUE(kback.ok());
+  EXPECT_EQ(kback->bytes, key.bytes);
+  for (size_t n = 0; n < kb.size(); ++n)
+    EXPECT_FALSE(decode_key_file(std::span(kb.data(), n)).ok()) << n;
 }
 
 TEST(ReplicationWire, ForeignPeerIsRefusedWithALogLineAndChangesNothing) {

@@ -1,0 +1,43 @@
+// What the primary ships for one committed checkpoint: the manifest file as committed
+// (sealed in an encrypted store), the wrapped data key file it needs, and the chunk tree
+// of every stream, from which the top-down OFFER/WANT walk is made.
+//
+// The trees come from the persist job's memory for checkpoints this process wrote (no
+// node is read back, and a writer of an encrypted store, which holds no private key,
+// could not read them); for an older checkpoint (the newest one when the primary
+// starts) they are read from the store, which for a sealed checkpoint needs an identity.
+#pragma once
+
+#include <ckpt/status.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/store_impl.h"
+#include "util/digest.h"
+
+namespace ckpt {
+
+using TreeLevels = std::vector<std::vector<Digest>>;  // level 0: chunks; last: the root
+
+struct Shipment {
+  uint64_t seq = 0;
+  std::array<uint8_t, 16> id{};
+  std::string id_hex;
+  std::vector<uint8_t> manifest_file;  // bytes of manifests/<id>.mf
+  bool sealed = false;
+  std::array<uint8_t, 16> key_id{};  // sealed: the data key the manifest names
+  std::vector<uint8_t> key_file;     // sealed: bytes of keys/<key_id>.key
+  std::vector<TreeLevels> trees;     // one per stream with data (empty streams left out)
+};
+
+// Reads manifest (and key file) of checkpoint `id_hex`. `trees`: the trees of its
+// streams in manifest order when the caller has them in memory; nullopt: read them from
+// `store` (kFailedPrecondition for a sealed checkpoint the store cannot open).
+Result<Shipment> load_shipment(StoreImpl& store, uint64_t seq, const std::string& id_hex,
+                               std::optional<std::vector<TreeLevels>> trees);
+
+}  // namespace ckpt
