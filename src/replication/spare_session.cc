@@ -78,7 +78,20 @@ Status SpareSession::on_objects(const Frame& f) {
     }
     CKPT_RETURN_IF_ERROR(pack_->append(o.type, o.codec, o.raw_len, o.id, o.stored));
     staged_.insert(o.id);
+    if (pack_->bytes() >= format::kMaxPackBytes) CKPT_RETURN_IF_ERROR(commit_pack());
   }
+  return {};
+}
+
+Status SpareSession::commit_pack() {
+  if (pack_ && !pack_->empty()) {
+    PackFile committed;
+    std::vector<IndexEntry> entries;
+    CKPT_RETURN_IF_ERROR(pack_->commit(committed, entries));
+    objects_->add_pack(std::move(committed), entries);
+  }
+  pack_.reset();
+  staged_.clear();
   return {};
 }
 
@@ -134,14 +147,7 @@ Status SpareSession::on_manifest(const Frame& f) {
                   "checkpoint " + m.id_hex() + ": " + std::to_string(wanted_.size()) +
                       " objects the spare asked for never arrived (one: " + wanted_.begin()->hex() +
                       ")");
-  if (pack_ && !pack_->empty()) {
-    PackFile committed;
-    std::vector<IndexEntry> entries;
-    CKPT_RETURN_IF_ERROR(pack_->commit(committed, entries));
-    objects_->add_pack(std::move(committed), entries);
-  }
-  pack_.reset();
-  staged_.clear();
+  CKPT_RETURN_IF_ERROR(commit_pack());
   // Every root must be here (below a stored node, the whole subtree is stored).
   for (const auto& s : m.streams)
     if (s.root != Digest{} && !objects_->contains(s.root))

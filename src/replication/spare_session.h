@@ -2,7 +2,9 @@
 // objects the store lacks, verifies and stages received objects in a new pack, and on
 // the manifest commits pack and manifest exactly like a local checkpoint (pack + index
 // fsync'd and renamed, then the manifest rename). Anything wrong leaves the store as it
-// was: the staged pack is a temp file until the manifest arrives whole.
+// was: the staged pack is a temp file until the manifest arrives whole (packs committed
+// early by a large transfer hold only objects no checkpoint references yet; gc removes
+// them if the transfer never completes).
 #pragma once
 
 #include <ckpt/status.h>
@@ -34,6 +36,9 @@ class SpareSession {
   Status on_key(const Frame& f);
   Status on_manifest(const Frame& f);
   Status verify_plain(const ReceivedObject& o);
+  // Makes the staged pack durable and visible (at the manifest, and whenever it reaches
+  // kMaxPackBytes: a large transfer is split like a local checkpoint's packs).
+  Status commit_pack();
 
   StoreImpl& store_;
   SecureChannel& channel_;
