@@ -203,8 +203,12 @@ Result<uint64_t> Spare::run_until_primary_lost() {
     auto ch = I.admit(std::move(fd).value(), peer, false);
     if (!ch) continue;
     SpareImpl::Lost lost = I.serve(*ch);
-    I.log("primary at " + peer + " lost: " + lost.why);
-    if (!lost.expected_back && !I.stop) break;
+    if (!lost.expected_back) {
+      I.log("primary at " + peer + " lost: " + lost.why + " (no goodbye: taking over now)");
+      break;
+    }
+    I.log("primary at " + peer + " lost: " + lost.why + " (waiting " +
+          std::to_string(I.opt.timeout_ms) + " ms for it to come back)");
     lost_at = monotonic_ns();
   }
   if (I.stop) return Status(Code::kFailedPrecondition, "spare stopped");

@@ -70,6 +70,7 @@ TEST_F(KvCluster, PrimaryKilledAtRandomMomentsLosesNoAcknowledgedWrite) {
     SCOPED_TRACE("round " + std::to_string(round));
     std::filesystem::remove_all(dir.sub("spare"));
     std::filesystem::remove_all(dir.sub("primary"));
+    std::filesystem::remove(dir.sub("spare.log"));  // each round's log checked on its own
     start_spare(psk);
     start_primary();
     std::atomic<bool> stop{false};
@@ -82,6 +83,10 @@ TEST_F(KvCluster, PrimaryKilledAtRandomMomentsLosesNoAcknowledgedWrite) {
     EXPECT_GE(acked.size(), 200u) << logs();
     RecordProperty("acked_round_" + std::to_string(round), static_cast<int>(acked.size()));
     expect_all_readable_on_spare(acked);
+    // A killed process says no goodbye: the spare took over without a reconnect grace.
+    EXPECT_NE(test::read_file_text(dir.sub("spare.log")).find("no goodbye: taking over now"),
+              std::string::npos)
+        << logs();
     expect_spare_store_verifies();
   }
 }

@@ -119,8 +119,11 @@ TEST_F(ReplicationStream, SpareTakesOverWhenThePrimaryGoesAndFencesItWhenItRetur
   auto cp = primary(spare.address());
   ASSERT_TRUE(cp);
   ASSERT_TRUE(test::durable(*cp).ok());
-  cp.reset();  // the primary is gone
+  cp.reset();  // the primary is gone, saying goodbye: the spare waits for it, then takes over
   EXPECT_EQ(spare.join_takeover(), 1u) << spare.log();
+  EXPECT_NE(spare.log().find("replication stopped (primary closing) (waiting 300 ms"),
+            std::string::npos)
+      << spare.log();
   auto epoch = read_epoch(dir.sub("spare"));
   ASSERT_TRUE(epoch.ok());
   EXPECT_EQ(*epoch, 1u);
