@@ -161,7 +161,7 @@ void kv_ops(const Config& c, Report& report) {
       const int m = (r + k) % 2;  // alternate which method goes first
       KvServer server(c, kv, psk, m == 1);
       const Load l = drive(server, warmup_s, duration_s);
-      ops[m].push_back(l.ops_per_s);
+      ops[m].push_back(std::round(l.ops_per_s));
       per_ckpt[m].push_back(l.ops_per_checkpoint);
       served[m].push_back(l.all_served_s);
       errors[m] += l.errors;
