@@ -139,6 +139,7 @@ void stall(const Config& c, Report& report);
 void overhead(const Config& c, Report& report);
 void restore(const Config& c, Report& report);
 void replicate(const Config& c, Report& report);
+void kv_ops(const Config& c, Report& report);  // part of replicate
 void failover(const Config& c, Report& report);
 void criu(const Config& c, Report& report);
 

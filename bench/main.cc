@@ -10,8 +10,11 @@
 //   overhead  slowdown of a memory-writing loop checkpointed once a second vs. untracked
 //   restore   eager and lazy restore (resume, resident, first touch) vs. read() of the packs
 //   criu      ckpt dump of a process (CRIU underneath) vs. raw criu dump: time, frozen, size
-//   replicate checkpoint to a hot spare over loopback (full, 1 % dirty) vs. a plain TCP stream
-//   failover  SIGKILL of a replicating primary -> the spare has taken over and restored
+//   replicate checkpoint to a hot spare over loopback (full, 1 % dirty) vs. a plain TCP stream;
+//             ops/s of ckpt-kv, 64 clients, sync replication to a spare vs. none
+//   failover  SIGKILL of a ckpt-kv primary -> first request answered by its spare
+//
+// replicate and failover run the ckpt-kv found next to ckpt-bench.
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -39,10 +42,13 @@ void log_load(const char* when) {
 }
 
 [[noreturn]] void usage(int code) {
-  std::fprintf(code ? stderr : stdout,
-               "usage: ckpt-bench SCENARIO [--quick] [--json] [--dir DIR]\n"
-               "scenarios: persist, dedup, stall, overhead, restore, criu, replicate, failover "
-               "(see bench/README.md)\n");
+  std::fprintf(
+      code ? stderr : stdout,
+      "usage: ckpt-bench SCENARIO [--quick] [--json] [--dir DIR]\n"
+      "scenarios: persist, dedup, stall, overhead, restore, criu, replicate, failover "
+      "(see bench/README.md)\n"
+      "replicate (throughput_mbps, and ops_per_s of ckpt-kv with 64 clients) and "
+      "failover (ckpt-kv primary killed -> spare answers) run the ckpt-kv next to ckpt-bench\n");
   std::exit(code);
 }
 

@@ -2,6 +2,7 @@
 // loopback (primary -> ckpt::Spare in this process, each with its own store), for a full
 // checkpoint and for 1 %-dirty increments, next to a plain TCP stream of the same bytes
 // whose receiver writes them to a file and fsyncs it (what the spare has to do at least).
+// Then ops_per_s of the real ckpt-kv with and without its spare (kv_ops.cc).
 #include <arpa/inet.h>
 #include <ckpt/replication.h>
 #include <fcntl.h>
@@ -66,9 +67,7 @@ double wait_acked(ckpt::Checkpointer& cp, uint64_t seq) {
   return now_s() - t0;
 }
 
-}  // namespace
-
-void replicate(const Config& c, Report& report) {
+void throughput(const Config& c, Report& report) {
   const size_t bytes = (c.quick ? 256 : 1024) * kMiB;
   const int increments = c.quick ? 3 : 5;
   TempDir tmp(c.dir);
@@ -120,6 +119,13 @@ void replicate(const Config& c, Report& report) {
   }
   spare->stop();
   spare_thread.join();
+}
+
+}  // namespace
+
+void replicate(const Config& c, Report& report) {
+  throughput(c, report);
+  kv_ops(c, report);
 }
 
 }  // namespace bench

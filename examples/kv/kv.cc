@@ -1,10 +1,12 @@
 // ckpt-kv: a TCP key-value server whose table lives in a ckpt arena, with a hot spare
 // (docs/replication.md). The primary replies OK to a write only once the checkpoint
 // holding it is committed on the spare; the spare takes over when the primary dies and
-// serves the same table on its --clients address.
+// serves the same table on its --clients address. A standalone server (no spare) replies
+// OK once the checkpoint is committed in its own store.
 //
-//   ckpt-kv --role primary --store DIR --psk FILE --listen ADDR --spare ADDR
-//   ckpt-kv --role spare   --store DIR --psk FILE --listen ADDR --clients ADDR
+//   ckpt-kv --role primary    --store DIR --psk FILE --listen ADDR --spare ADDR
+//   ckpt-kv --role spare      --store DIR --psk FILE --listen ADDR --clients ADDR
+//   ckpt-kv --role standalone --store DIR --listen ADDR
 #include <ckpt/checkpointer.h>
 #include <ckpt/replication.h>
 #include <unistd.h>
@@ -80,6 +82,12 @@ int run_primary(std::map<std::string, std::string>& a) {
   return serve_clients(a["--listen"], **cp);
 }
 
+int run_standalone(std::map<std::string, std::string>& a) {
+  auto cp = ckpt::Checkpointer::open({.store = a["--store"]});
+  if (!cp.ok()) return fail(cp.status().to_string());
+  return serve_clients(a["--listen"], **cp);
+}
+
 int run_spare(std::map<std::string, std::string>& a) {
   auto spare =
       ckpt::Spare::start({.store = a["--store"],
@@ -106,13 +114,16 @@ int main(int argc, char** argv) {
   const std::string usage =
       "usage: ckpt-kv --role primary --store DIR --psk FILE --listen ADDR --spare ADDR\n"
       "       ckpt-kv --role spare --store DIR --psk FILE --listen ADDR --clients ADDR\n"
-      "       [--heartbeat-ms N] [--timeout-ms N]";
+      "       [--heartbeat-ms N] [--timeout-ms N]\n"
+      "       ckpt-kv --role standalone --store DIR --listen ADDR   (no replication)";
   auto need = [&](std::initializer_list<const char*> keys) {
     for (const char* k : keys)
       if (a[k].empty()) return false;
     return true;
   };
-  if (argc % 2 == 0 || !need({"--role", "--store", "--psk", "--listen"})) return fail(usage);
+  if (argc % 2 == 0 || !need({"--role", "--store", "--listen"})) return fail(usage);
+  if (a["--role"] == "standalone") return run_standalone(a);
+  if (!need({"--psk"})) return fail(usage);
   if (a["--role"] == "primary" && need({"--spare"})) return run_primary(a);
   if (a["--role"] == "spare" && need({"--clients"})) return run_spare(a);
   return fail(usage);

@@ -1,7 +1,8 @@
 // ckpt-kv primary + spare as real processes on loopback: SIGKILL the primary at random
 // moments under write load; every acknowledged write must be readable from the spare
 // after takeover, and the spare's store must verify. A stale primary is fenced; a
-// restarted spare catches up; a peer with the wrong key is refused.
+// restarted spare catches up; a peer with the wrong key is refused. A standalone server
+// (no spare) keeps what it acknowledged across a kill.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -153,6 +154,27 @@ TEST_F(KvCluster, PrimaryWithTheWrongKeyIsRefused) {
   std::string out;
   EXPECT_EQ(test::run({CKPT_CLI, "ls", "--store", dir.sub("spare")}, &out), 0) << out;
   EXPECT_EQ(out.find("seq"), std::string::npos) << out;
+}
+
+TEST_F(KvCluster, StandaloneServerKeepsAcknowledgedWritesAcrossAKill) {
+  auto standalone = [&] {
+    primary = std::make_unique<Proc>(
+        std::vector<std::string>{CKPT_KV, "--role", "standalone", "--store", dir.sub("alone"),
+                                 "--listen", test::loopback(primary_port)},
+        dir.sub("primary.log"));
+  };
+  standalone();
+  std::vector<std::string> replies;
+  {
+    test::KvClient client(test::connect_within(primary_port, 10000));
+    ASSERT_TRUE(client.call({"SET a 1", "SET b 2"}, replies)) << logs();
+    EXPECT_EQ(replies, (std::vector<std::string>{"OK", "OK"}));
+  }
+  primary->kill9();
+  standalone();  // the same store: restores the checkpoint that acknowledged the writes
+  test::KvClient client(test::connect_within(primary_port, 10000));
+  ASSERT_TRUE(client.call({"GET a", "GET b"}, replies)) << logs();
+  EXPECT_EQ(replies, (std::vector<std::string>{"VALUE 1", "VALUE 2"})) << logs();
 }
 
 }  // namespace
