@@ -125,7 +125,7 @@ Result<GcReport> gc_store(StoreImpl& store, const GcOptions& options) {
   for (uint32_t i = 0; i < objects->packs().size(); ++i) {
     const PackFile& pack = objects->packs()[i];
     std::string stopped;
-    CKPT_ASSIGN_OR_RETURN(auto entries, objects->scan_pack(pack, &stopped));
+    CKPT_ASSIGN_OR_RETURN(auto entries, objects->scan_pack(i, &stopped));
     uint64_t live_bytes = 0, dead_bytes = 0, nlive = 0;
     for (const auto& e : entries) {
       uint64_t b = format::kRecordHeaderSize + e.stored_len;

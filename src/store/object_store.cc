@@ -62,8 +62,8 @@ Status ObjectStore::load(std::vector<Problem>* notes) {
     pack.hex = hex;
     pack.path = layout_.pack(hex);
     pack.index_path = layout_.index(hex);
-    auto fd = open_file(pack.path, O_RDONLY);
-    if (!fd.ok()) {
+    struct stat st;
+    if (::stat(pack.path.c_str(), &st) != 0) {
       if (notes)
         notes->push_back({"pack " + hex,
                           pack.path,
@@ -73,9 +73,7 @@ Status ObjectStore::load(std::vector<Problem>* notes) {
                           {}});
       continue;
     }
-    pack.fd = std::move(fd).value();
-    struct stat st;
-    if (::fstat(pack.fd.get(), &st) == 0) pack.size = static_cast<uint64_t>(st.st_size);
+    pack.size = static_cast<uint64_t>(st.st_size);
 
     std::vector<IndexEntry> entries;
     auto data = read_file(pack.index_path);
@@ -87,7 +85,8 @@ Status ObjectStore::load(std::vector<Problem>* notes) {
     } else {
       // The index is only a cache of the pack's own record headers: rebuild it.
       std::string stopped;
-      auto scanned = scan_pack(pack, &stopped);
+      CKPT_ASSIGN_OR_RETURN(pack.fd, open_file(pack.path, O_RDONLY));
+      auto scanned = scan_fd(pack.fd.get(), pack, &stopped);
       if (!scanned.ok()) return scanned.status();
       entries = std::move(scanned).value();
       if (notes)
@@ -109,6 +108,7 @@ void ObjectStore::add_pack(PackFile pack, const std::vector<IndexEntry>& entries
   uint32_t pos = static_cast<uint32_t>(packs_.size());
   pack.objects = entries.size();
   loaded_.insert(pack.hex);
+  fds_.put(pos, std::move(pack.fd));
   index_.reserve(index_.size() + entries.size());  // one rehash, not log2(n) of them
   for (const auto& e : entries) {
     // The first copy wins; gc may briefly leave two copies (old pack and repack).
@@ -140,8 +140,9 @@ Status ObjectStore::read_located(const Digest& id, const ObjectLocation& loc, ui
     return Status(Code::kCorruption, where + ": the pack index gives an uncompressed object " +
                                          "two different lengths");
   iovec iov[2] = {{hdr_bytes, sizeof hdr_bytes}, {raw ? dst : scratch.data(), loc.stored_len}};
-  CKPT_RETURN_IF_ERROR(
-      preadv_all(pack.fd.get(), iov, 2, loc.offset, pack.path).with_context(where));
+  auto fd = fds_.get(loc.pack, pack.path);
+  if (!fd.ok()) return fd.status().with_context(where);
+  CKPT_RETURN_IF_ERROR(preadv_all((*fd)->get(), iov, 2, loc.offset, pack.path).with_context(where));
   RecordHeader hdr;
   uint32_t limit = std::max(chunk_size_, kNodeLimit);
   CKPT_RETURN_IF_ERROR(decode_record_header(hdr_bytes, limit, hdr, where));
@@ -178,7 +179,9 @@ Result<crypt::KeyId> ObjectStore::sealed_key_id(const Digest& id) const {
     return Status(Code::kCorruption, describe(id) + " is missing or not sealed");
   const PackFile& pack = packs_[loc->pack];
   crypt::KeyId key;
-  CKPT_RETURN_IF_ERROR(pread_all(pack.fd.get(), key.data(), key.size(),
+  auto fd = fds_.get(loc->pack, pack.path);
+  if (!fd.ok()) return fd.status().with_context(describe(id));
+  CKPT_RETURN_IF_ERROR(pread_all((*fd)->get(), key.data(), key.size(),
                                  loc->offset + format::kRecordHeaderSize, pack.path)
                            .with_context(describe(id)));
   return key;
@@ -192,8 +195,10 @@ Status ObjectStore::read_stored(const Digest& id, RecordHeader& hdr,
   std::string where = describe(id);
   // One read for header and payload: the index knows the stored length.
   payload.resize(format::kRecordHeaderSize + size_t{loc->stored_len});
+  auto fd = fds_.get(loc->pack, pack.path);
+  if (!fd.ok()) return fd.status().with_context(where);
   CKPT_RETURN_IF_ERROR(
-      pread_all(pack.fd.get(), payload.data(), payload.size(), loc->offset, pack.path)
+      pread_all((*fd)->get(), payload.data(), payload.size(), loc->offset, pack.path)
           .with_context(where));
   CKPT_RETURN_IF_ERROR(decode_record_header(std::span(payload.data(), format::kRecordHeaderSize),
                                             std::max(chunk_size_, kNodeLimit), hdr, where));
@@ -232,10 +237,17 @@ Status ObjectStore::verify_entry(uint32_t pack_pos, const IndexEntry& e,
   return read_located(e.id, loc, out.data(), scratch);
 }
 
-Result<std::vector<IndexEntry>> ObjectStore::scan_pack(const PackFile& pack,
+Result<std::vector<IndexEntry>> ObjectStore::scan_pack(uint32_t pos,
                                                        std::string* stopped_at) const {
+  const PackFile& pack = packs_[pos];
+  CKPT_ASSIGN_OR_RETURN(auto fd, fds_.get(pos, pack.path));
+  return scan_fd(fd->get(), pack, stopped_at);
+}
+
+Result<std::vector<IndexEntry>> ObjectStore::scan_fd(int fd, const PackFile& pack,
+                                                     std::string* stopped_at) const {
   uint8_t head[format::kPackHeaderSize];
-  CKPT_RETURN_IF_ERROR(pread_all(pack.fd.get(), head, sizeof head, 0, pack.path));
+  CKPT_RETURN_IF_ERROR(pread_all(fd, head, sizeof head, 0, pack.path));
   CKPT_RETURN_IF_ERROR(decode_pack_header(head, pack.id, pack.path));
   std::vector<IndexEntry> entries;
   uint64_t off = format::kPackHeaderSize;
@@ -244,7 +256,7 @@ Result<std::vector<IndexEntry>> ObjectStore::scan_pack(const PackFile& pack,
     uint8_t hb[format::kRecordHeaderSize];
     RecordHeader h;
     std::string where = "pack " + pack.path + " offset " + std::to_string(off);
-    Status st = pread_all(pack.fd.get(), hb, sizeof hb, off, pack.path);
+    Status st = pread_all(fd, hb, sizeof hb, off, pack.path);
     if (st.ok()) st = decode_record_header(hb, limit, h, where);
     if (!st.ok() || off + format::kRecordHeaderSize + h.stored_len > pack.size) {
       if (stopped_at)

@@ -16,6 +16,7 @@
 #include "crypt/store_crypto.h"
 #include "store/layout.h"
 #include "store/object_index.h"
+#include "store/pack_fds.h"
 #include "store/pack_format.h"
 #include "util/digest.h"
 #include "util/unique_fd.h"
@@ -29,8 +30,11 @@ struct PackFile {
   std::string index_path;
   uint64_t size = 0;
   uint64_t objects = 0;
-  UniqueFd fd;
+  UniqueFd fd;  // optional; add_pack() hands it to the store's descriptor cache
 };
+
+// Pack files kept open at once per ObjectStore (see PackFds).
+inline constexpr size_t kMaxOpenPacks = 256;
 
 class ObjectStore {
  public:
@@ -62,8 +66,8 @@ class ObjectStore {
   // Registers a pack the writer just committed.
   void add_pack(PackFile pack, const std::vector<IndexEntry>& entries);
 
-  // Reads records one by one from the start of a pack (used to rebuild a lost index).
-  Result<std::vector<IndexEntry>> scan_pack(const PackFile& pack, std::string* stopped_at) const;
+  // Reads records one by one from the start of pack number `pos` (gc, verify).
+  Result<std::vector<IndexEntry>> scan_pack(uint32_t pos, std::string* stopped_at) const;
   // Reads and re-hashes one object of a pack as the index describes it.
   Status verify_entry(uint32_t pack_pos, const IndexEntry& e, std::vector<uint8_t>& scratch) const;
 
@@ -76,6 +80,9 @@ class ObjectStore {
  private:
   Status read_located(const Digest& id, const ObjectLocation& loc, uint8_t* dst,
                       std::vector<uint8_t>& scratch) const;
+  // Same as scan_pack on an open descriptor (also used to rebuild a lost index).
+  Result<std::vector<IndexEntry>> scan_fd(int fd, const PackFile& pack,
+                                          std::string* stopped_at) const;
 
   StoreLayout layout_;
   Status open_sealed(const Digest& id, const RecordHeader& hdr, std::vector<uint8_t>& sealed,
@@ -84,6 +91,7 @@ class ObjectStore {
   uint32_t chunk_size_;
   crypt::StoreCrypto* crypto_;
   std::vector<PackFile> packs_;
+  mutable PackFds fds_{kMaxOpenPacks};
   std::unordered_set<std::string> loaded_;  // hex ids of packs_
   ObjectIndex index_;
 };

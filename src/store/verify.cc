@@ -103,7 +103,7 @@ struct Verifier {
     for (uint32_t i = 0; i < objects.packs().size(); ++i) {
       const PackFile& pack = objects.packs()[i];
       std::string stopped;
-      auto scanned = objects.scan_pack(pack, &stopped);
+      auto scanned = objects.scan_pack(i, &stopped);
       if (!scanned.ok()) {
         report.problems.push_back(
             {"pack " + pack.hex, pack.path, 0, scanned.status().message(), {}});
