@@ -213,7 +213,8 @@ class WaitingScreen {
  private:
   void draw(std::string_view what) {
     tetris::draw_text({"  ckpt-tetris", "", "  spare: receiving from the primary ...",
-                       "  " + where_, "", "  last event: " + std::string(what), "", "  q: quit"});
+                       "  " + where_, "", "  last event: " + std::string(what.substr(0, 64)), "",
+                       "  q: quit"});
   }
   std::mutex mu_;
   bool done_ = false;
