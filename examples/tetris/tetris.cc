@@ -94,10 +94,8 @@ class Session {
         CKPT_RETURN_IF_ERROR(show());
         continue;
       }
-      using std::chrono::milliseconds;
-      const int timeout =
-          gravity_on ? int(std::chrono::duration_cast<milliseconds>(next_tick - now).count()) + 1
-                     : -1;
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(next_tick - now);
+      const int timeout = gravity_on ? static_cast<int>(left.count()) : -1;
       const Key k = term.read_key(timeout);
       if (k == Key::kQuit) return {};
       if (k == Key::kNone) continue;
