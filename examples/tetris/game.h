@@ -33,9 +33,10 @@ static_assert(std::is_trivially_copyable_v<Game>);
 void start(Game& g, uint64_t seed);
 
 // Applies `move`; returns whether the game changed. A player's move (all but kGravity)
-// counts in `keys` and so always changes it, also when the piece could not move. Soft
-// drop scores 1 a row, hard drop 2 a row; clearing 1-4 lines scores 100, 300, 500, 800
-// times the level. Nothing moves once `over` is set.
+// counts in `keys` and so always changes it, also when the piece could not move. A soft
+// drop or gravity step that cannot move the piece down locks it. Soft drop scores 1 a
+// row, hard drop 2 a row; clearing 1-4 lines scores 100, 300, 500, 800 times the level.
+// Nothing moves once `over` is set.
 bool apply(Game& g, Move move);
 
 // Whether cell (col, row) of the 4 x 4 box of `kind` at `rotation` is filled.
