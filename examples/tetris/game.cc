@@ -145,7 +145,7 @@ bool apply(Game& g, Move move) {
 uint32_t gravity_ms(const Game& g, uint32_t tick_ms) {
   double ms = tick_ms;
   for (uint32_t l = 1; l < g.level && ms > tick_ms / 10.0; ++l) ms *= 0.85;
-  return ms < tick_ms / 10.0 ? (tick_ms + 9) / 10 : static_cast<uint32_t>(ms);
+  return ms < tick_ms / 10.0 ? (tick_ms + 9) / 10 : static_cast<uint32_t>(ms + 0.5);
 }
 
 }  // namespace tetris
