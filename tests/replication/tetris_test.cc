@@ -40,18 +40,21 @@ std::string find_in_path(const std::string& name) {
   return "";
 }
 
-// A tmux server of the test's own (its own socket and no user configuration); the
-// destructor kills it and with it every pane's process.
+// A tmux server of the test's own (its socket at `socket`, no user configuration); the
+// destructor kills it, with every pane's process, and removes the socket.
 class Tmux {
  public:
-  explicit Tmux(std::string binary)
-      : binary_(std::move(binary)), socket_("ckpt-tetris-test-" + std::to_string(::getpid())) {}
-  ~Tmux() { run({"kill-server"}); }
+  Tmux(std::string binary, std::string socket)
+      : binary_(std::move(binary)), socket_(std::move(socket)) {}
+  ~Tmux() {
+    run({"kill-server"});
+    ::unlink(socket_.c_str());
+  }
   Tmux(const Tmux&) = delete;
   Tmux& operator=(const Tmux&) = delete;
 
   int run(const std::vector<std::string>& args, std::string* out = nullptr) {
-    std::vector<std::string> argv = {binary_, "-L", socket_, "-f", "/dev/null"};
+    std::vector<std::string> argv = {binary_, "-S", socket_, "-f", "/dev/null"};
     argv.insert(argv.end(), args.begin(), args.end());
     return test::run(argv, out);
   }
@@ -113,7 +116,7 @@ TEST(Tetris, SparesScreenAfterTakeoverIsThePrimarysLastScreen) {
   const std::string psk = dir.sub("psk");
   ASSERT_TRUE(write_new_psk(psk).ok());
   const std::string repl = test::loopback(test::free_port());
-  Tmux t(tmux);
+  Tmux t(tmux, dir.sub("tmux.sock"));
   auto logs = [&] {
     return "--- primary log:\n" + test::read_file_text(dir.sub("primary.log")) +
            "--- spare log:\n" + test::read_file_text(dir.sub("spare.log"));
