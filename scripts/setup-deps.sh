@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(cmake make g++ pkg-config libssl-dev libzstd-dev libcli11-dev nlohmann-json3-dev
-      libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev)
+      libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev tmux)
 
 missing=()
 for p in "${PKGS[@]}"; do
