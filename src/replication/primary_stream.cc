@@ -180,6 +180,7 @@ Status PrimaryStream::session(SecureChannel& ch) {
     log_("replicating to spare " + opt_.spare + " (it has seq " + std::to_string(w.latest_seq) +
          ")");
   uint64_t heard = monotonic_ns(), sent = monotonic_ns();
+  std::unique_ptr<std::vector<TreeLevels>> base;  // trees of the last checkpoint acked here
   for (;;) {
     uint64_t seq = 0;
     std::string id;
@@ -208,7 +209,10 @@ Status PrimaryStream::session(SecureChannel& ch) {
       }
       if (!shipment.ok()) return shipment.status();
       CKPT_RETURN_IF_ERROR(
-          ship(ch, *shipment).with_context("checkpoint seq " + std::to_string(seq)));
+          ship(ch, *shipment, base.get()).with_context("checkpoint seq " + std::to_string(seq)));
+      // The spare now holds every object of these trees, for the rest of this connection
+      // (it holds its store's writer lock: nothing removes them meanwhile).
+      base = std::make_unique<std::vector<TreeLevels>>(std::move(shipment->trees));
       heard = sent = monotonic_ns();
       continue;
     }
@@ -238,10 +242,11 @@ Status PrimaryStream::send_store_files(SecureChannel& ch) {
   return ch.send(kMsgStore, encode_store_files(files));
 }
 
-Status PrimaryStream::ship(SecureChannel& ch, const Shipment& s) {
+Status PrimaryStream::ship(SecureChannel& ch, const Shipment& s,
+                           const std::vector<TreeLevels>* base) {
   const int timeout = static_cast<int>(opt_.timeout_ms);
   uint64_t objects_sent = 0, bytes_sent = 0;
-  CKPT_RETURN_IF_ERROR(send_objects(ch, s, objects_sent, bytes_sent));
+  CKPT_RETURN_IF_ERROR(send_objects(ch, s, base, objects_sent, bytes_sent));
   if (s.sealed)
     CKPT_RETURN_IF_ERROR(ch.send(kMsgKey, encode_key_file({.id = s.key_id, .bytes = s.key_file})));
   CKPT_RETURN_IF_ERROR(ch.send(kMsgManifest, s.manifest_file));
@@ -260,7 +265,8 @@ Status PrimaryStream::ship(SecureChannel& ch, const Shipment& s) {
   return {};
 }
 
-Status PrimaryStream::send_objects(SecureChannel& ch, const Shipment& s, uint64_t& objects_sent,
+Status PrimaryStream::send_objects(SecureChannel& ch, const Shipment& s,
+                                   const std::vector<TreeLevels>* base, uint64_t& objects_sent,
                                    uint64_t& bytes_sent) {
   const int timeout = static_cast<int>(opt_.timeout_ms);
   const uint64_t fanout = reader_->header().fanout;
@@ -271,13 +277,21 @@ Status PrimaryStream::send_objects(SecureChannel& ch, const Shipment& s, uint64_
     uint64_t index;
   };
   auto digest_at = [&](const Pos& p) -> const Digest& { return s.trees[p.tree][p.level][p.index]; };
+  // Known to the spare without asking: the same digest at the same place in the trees it
+  // acknowledged on this connection (a changed page is offered alone, not with its 63
+  // unchanged neighbours in the leaf above it).
+  auto in_base = [&](const Pos& p) {
+    if (!base || p.tree >= base->size()) return false;
+    const TreeLevels& b = (*base)[p.tree];
+    return p.level < b.size() && p.index < b[p.level].size() && b[p.level][p.index] == digest_at(p);
+  };
   std::vector<Pos> frontier;
   std::unordered_set<Digest, DigestHash> seen;
   for (uint32_t t = 0; t < s.trees.size(); ++t) {
     const TreeLevels& levels = s.trees[t];
     if (levels.empty() || levels.back().size() != 1) continue;
     Pos root{t, static_cast<uint32_t>(levels.size() - 1), 0};
-    if (digest_at(root) != Digest{} && seen.insert(digest_at(root)).second)
+    if (digest_at(root) != Digest{} && !in_base(root) && seen.insert(digest_at(root)).second)
       frontier.push_back(root);
   }
   CKPT_ASSIGN_OR_RETURN(ObjectStore * objects, reader_->objects());
@@ -316,9 +330,11 @@ Status PrimaryStream::send_objects(SecureChannel& ch, const Shipment& s, uint64_
         if (p.level > 0) {
           const auto& below = s.trees[p.tree][p.level - 1];
           const uint64_t end = std::min<uint64_t>(below.size(), (p.index + 1) * fanout);
-          for (uint64_t c = p.index * fanout; c < end; ++c)
-            if (below[c] != Digest{} && seen.insert(below[c]).second)
-              next.push_back({p.tree, p.level - 1, c});
+          for (uint64_t c = p.index * fanout; c < end; ++c) {
+            const Pos child{p.tree, p.level - 1, c};
+            if (below[c] != Digest{} && !in_base(child) && seen.insert(below[c]).second)
+              next.push_back(child);
+          }
         }
         if (batch.bytes() >= kBatchBytes) CKPT_RETURN_IF_ERROR(ch.send(kMsgObjects, batch.take()));
       }

@@ -53,9 +53,12 @@ class PrimaryStream {
   // One connection: hello, then ship and heartbeat until an error (returned).
   Status session(SecureChannel& ch);
   Status send_store_files(SecureChannel& ch);
-  Status ship(SecureChannel& ch, const Shipment& s);
+  // `base`: the trees of the last checkpoint the spare acknowledged on this connection
+  // (null: none), whose objects are not offered again.
+  Status ship(SecureChannel& ch, const Shipment& s, const std::vector<TreeLevels>* base);
   // Sends the objects of `s` the spare lacks: OFFER/WANT/OBJECTS per tree level.
-  Status send_objects(SecureChannel& ch, const Shipment& s, uint64_t& objects, uint64_t& bytes);
+  Status send_objects(SecureChannel& ch, const Shipment& s, const std::vector<TreeLevels>* base,
+                      uint64_t& objects, uint64_t& bytes);
   Result<Frame> reply(SecureChannel& ch, uint8_t expected, int timeout_ms);
   void fail(const Status& st);
 
