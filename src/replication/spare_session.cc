@@ -18,10 +18,11 @@ SpareSession::SpareSession(StoreImpl& store, SecureChannel& channel)
     : store_(store), channel_(channel) {}
 
 SpareSession::~SpareSession() {
+  appender_.reset();  // stops writing before the pack goes
   if (pack_) pack_->abort();
 }
 
-Status SpareSession::handle(const Frame& f) {
+Status SpareSession::handle(Frame& f) {
   if (!objects_) {
     CKPT_ASSIGN_OR_RETURN(objects_, store_.objects());
   }
@@ -52,11 +53,12 @@ Status SpareSession::on_offer(const Frame& f) {
   return channel_.send(kMsgWant, body);
 }
 
-Status SpareSession::on_objects(const Frame& f) {
+Status SpareSession::on_objects(Frame& f) {
   CKPT_ASSIGN_OR_RETURN(auto received, decode_objects(f.body));
   const auto& h = store_.header();
   const uint32_t limit = std::max<uint32_t>(h.chunk_size, 8 + 32 * h.fanout);
   const bool sealed_store = store_.encrypted();
+  std::vector<PackAppender::Object> fresh;
   for (const auto& o : received) {
     if (!wanted_.erase(o.id))
       return Status(Code::kCorruption, "object " + o.id.hex() + " was sent but not asked for");
@@ -72,18 +74,27 @@ Status SpareSession::on_objects(const Frame& f) {
     // and AES-GCM checks it at every read (docs/replication.md, "Encrypted stores").
     if (!sealed_store) CKPT_RETURN_IF_ERROR(verify_plain(o));
     if (objects_->contains(o.id) || staged_.contains(o.id)) continue;
-    if (!pack_) {
-      pack_ = std::make_unique<PackWriter>(store_.layout());
-      CKPT_RETURN_IF_ERROR(pack_->open());
-    }
-    CKPT_RETURN_IF_ERROR(pack_->append(o.type, o.codec, o.raw_len, o.id, o.stored));
+    fresh.push_back({o.type, o.codec, o.raw_len, o.id, o.stored});
     staged_.insert(o.id);
-    if (pack_->bytes() >= format::kMaxPackBytes) CKPT_RETURN_IF_ERROR(commit_pack());
+    pack_bytes_ += format::kRecordHeaderSize + o.stored.size();
   }
+  if (fresh.empty()) return {};
+  if (!pack_) {
+    pack_ = std::make_unique<PackWriter>(store_.layout());
+    CKPT_RETURN_IF_ERROR(pack_->open());
+    appender_ = std::make_unique<PackAppender>(*pack_);
+  }
+  // The spans in `fresh` point into f.body's buffer, which moves along unchanged.
+  CKPT_RETURN_IF_ERROR(appender_->add(std::move(f.body), std::move(fresh)));
+  if (pack_bytes_ >= format::kMaxPackBytes) CKPT_RETURN_IF_ERROR(commit_pack());
   return {};
 }
 
 Status SpareSession::commit_pack() {
+  if (appender_) {
+    CKPT_RETURN_IF_ERROR(appender_->drain());
+    appender_.reset();
+  }
   if (pack_ && !pack_->empty()) {
     PackFile committed;
     std::vector<IndexEntry> entries;
@@ -91,6 +102,7 @@ Status SpareSession::commit_pack() {
     objects_->add_pack(std::move(committed), entries);
   }
   pack_.reset();
+  pack_bytes_ = 0;
   staged_.clear();
   return {};
 }

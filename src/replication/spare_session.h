@@ -12,6 +12,7 @@
 #include <memory>
 #include <unordered_set>
 
+#include "replication/pack_appender.h"
 #include "replication/secure_channel.h"
 #include "replication/wire.h"
 #include "store/pack_writer.h"
@@ -27,12 +28,13 @@ class SpareSession {
 
   // Handles one frame from the primary (heartbeats included). An error means the
   // stream cannot continue; the store is unchanged by the checkpoint in flight.
-  Status handle(const Frame& frame);
+  // OBJECTS frames are consumed (their bytes are written from the frame itself).
+  Status handle(Frame& frame);
   uint64_t committed_seq() const { return committed_seq_; }
 
  private:
   Status on_offer(const Frame& f);
-  Status on_objects(const Frame& f);
+  Status on_objects(Frame& f);
   Status on_key(const Frame& f);
   Status on_manifest(const Frame& f);
   Status verify_plain(const ReceivedObject& o);
@@ -44,6 +46,8 @@ class SpareSession {
   SecureChannel& channel_;
   ObjectStore* objects_ = nullptr;
   std::unique_ptr<PackWriter> pack_;
+  std::unique_ptr<PackAppender> appender_;  // writes into pack_; destroyed before it
+  uint64_t pack_bytes_ = 0;                 // queued into pack_ so far
   std::unordered_set<Digest, DigestHash> staged_;
   std::unordered_set<Digest, DigestHash> wanted_;  // asked for, not yet received
   std::vector<uint8_t> scratch_;
