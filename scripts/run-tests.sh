@@ -137,7 +137,7 @@ run_fuzz() {
 # combinations are left out: their ordering (the handler reads a page while the writer
 # is blocked in the kernel, then un-protects it) goes through the kernel, which TSan
 # cannot see, so it would report every such page as a race.
-TSAN_FILTER='*Consistency*:*TrackerTest*:*FreezeBudget*:*LazyRestore*:-*uffd_wp_sync*:*DamagedChunk*'
+TSAN_FILTER='*Consistency*:*TrackerTest*:*FreezeBudget*:*LazyRestore*:*ReplicationStream*:*EncryptedReplication*:PackFds.Evicts*:-*uffd_wp_sync*:*DamagedChunk*'
 build_tsan() {
   cmake -S . -B build-tsan -DCKPT_SANITIZE=thread -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
     cmake --build build-tsan -j"$JOBS" --target ckpt-tests
