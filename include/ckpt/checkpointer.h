@@ -139,10 +139,17 @@ class Checkpointer {
   // continue in the background. Durable when wait() returns OK. If the previous
   // checkpoint is still being persisted, this waits for it first (backpressure).
   Result<std::string> checkpoint(const CheckpointOptions& options = {});
-  // Blocks until every checkpoint taken so far is durable; returns the first error of
-  // any of them since the last wait() (a failed checkpoint is never committed, and the
-  // pages it would have saved are saved by the next one).
+  // Blocks until every checkpoint taken so far is durable (and, with sync replication,
+  // committed on the spare); returns the first error of any of them since the last
+  // wait() (a failed checkpoint is never committed, and the pages it would have saved
+  // are saved by the next one).
   Status wait();
+  // Blocks until checkpoint `id` (one of the last 256 this Checkpointer took) is durable
+  // and, with sync replication, committed on the spare; its own error if it failed. Lets
+  // a server release the output of one checkpoint while it already takes the next (the
+  // next one's local commit overlaps this one's trip to the spare). Unlike wait(), it
+  // does not clear the error wait() reports.
+  Status wait_for(std::string_view id);
 
   // The calling thread is paused (by a signal) during every capture from now on.
   Status register_thread();

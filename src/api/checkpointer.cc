@@ -85,6 +85,8 @@ Result<std::vector<std::shared_ptr<UniqueFd>>> CheckpointerImpl::capture_files()
 
 void CheckpointerImpl::persist(Manifest m, Snapshot snap, uint64_t stall_ns,
                                std::vector<std::shared_ptr<UniqueFd>> barrier) {
+  const std::string id_hex = m.id_hex();
+  const uint64_t seq = m.seq;
   {
     std::lock_guard<std::mutex> lk(mu);
     m.parent = parent;
@@ -103,7 +105,9 @@ void CheckpointerImpl::persist(Manifest m, Snapshot snap, uint64_t stall_ns,
                              : Result<Manifest>(synced);
   {
     std::lock_guard<std::mutex> lk(mu);
+    record_outcome(id_hex, seq, written.status());
     if (written.ok()) {
+      committed_seq = seq;
       parent = written->id;
       last_stats = written->stats;
       last_stats.strategy = snap.strategy;
@@ -141,13 +145,30 @@ void CheckpointerImpl::replicate(const Manifest& m) {
   }
   lk.unlock();
   spare->committed(m.seq, m.id_hex(), std::move(trees));
-  Status st = options.replication.mode == ReplicationMode::kSync ? spare->wait_acked(m.seq)
-                                                                 : spare->wait_lag();
+  // Sync mode too returns here, once the spare is at most max_lag behind: the next
+  // checkpoint's local commit overlaps this one's trip to the spare, and wait() /
+  // wait_for() are where the spare's acknowledgement is waited for.
+  Status st = spare->wait_lag();
   if (st.ok()) return;
   lk.lock();
   if (pending_error.ok())
     pending_error = st.with_context("checkpoint seq " + std::to_string(m.seq) +
                                     " is committed locally but not on the spare");
+}
+
+void CheckpointerImpl::record_outcome(const std::string& id, uint64_t seq, const Status& st) {
+  outcomes[id] = {seq, st};
+  outcome_order.push_back(id);
+  if (outcome_order.size() > kOutcomesKept) {
+    outcomes.erase(outcome_order.front());
+    outcome_order.pop_front();
+  }
+}
+
+Status CheckpointerImpl::wait_replicated(uint64_t seq) {
+  if (!spare || options.replication.mode != ReplicationMode::kSync || seq == 0) return {};
+  return spare->wait_acked(seq).with_context("checkpoint seq " + std::to_string(seq) +
+                                             " is committed locally but not on the spare");
 }
 
 Checkpointer::Checkpointer(std::unique_ptr<CheckpointerImpl> impl) : impl_(std::move(impl)) {}
@@ -389,10 +410,30 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
 
 Status Checkpointer::wait() {
   impl_->persister->wait_idle();
-  std::lock_guard<std::mutex> lk(impl_->mu);
-  Status st = impl_->pending_error;
-  impl_->pending_error = Status();
-  return st;
+  uint64_t seq = 0;
+  {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    Status st = impl_->pending_error;
+    impl_->pending_error = Status();
+    if (!st.ok()) return st;
+    seq = impl_->committed_seq;
+  }
+  return impl_->wait_replicated(seq);
+}
+
+Status Checkpointer::wait_for(std::string_view id) {
+  impl_->persister->wait_idle();
+  uint64_t seq = 0;
+  {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    auto it = impl_->outcomes.find(std::string(id));
+    if (it == impl_->outcomes.end())
+      return Status(Code::kNotFound, "checkpoint " + std::string(id) +
+                                         " was not taken by this checkpointer recently");
+    if (!it->second.status.ok()) return it->second.status;
+    seq = it->second.seq;
+  }
+  return impl_->wait_replicated(seq);
 }
 
 Result<std::optional<std::string>> Checkpointer::latest() {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <mutex>
 
@@ -60,6 +61,16 @@ class CheckpointerImpl {
   CheckpointKey parent{};
   CheckpointStats last_stats;
   Status pending_error;
+  uint64_t committed_seq = 0;  // newest checkpoint committed locally
+  // How the most recent checkpoints ended (wait_for()), the oldest forgotten first.
+  struct Outcome {
+    uint64_t seq = 0;
+    Status status;
+  };
+  static constexpr size_t kOutcomesKept = 256;
+  std::map<std::string, Outcome> outcomes;
+  std::deque<std::string> outcome_order;
+  void record_outcome(const std::string& id, uint64_t seq, const Status& st);  // under mu
 
   uint64_t epoch = 0;                    // the store's replication epoch
   std::unique_ptr<PrimaryStream> spare;  // null without replication
@@ -82,8 +93,11 @@ class CheckpointerImpl {
   Result<std::vector<std::shared_ptr<UniqueFd>>> capture_files();
   void persist(Manifest m, Snapshot snap, uint64_t stall_ns,
                std::vector<std::shared_ptr<UniqueFd>> barrier);
-  // Hands a committed checkpoint to the spare; sync mode waits for its commit.
+  // Hands a committed checkpoint to the spare; waits while the spare is more than
+  // max_lag checkpoints behind.
   void replicate(const Manifest& m);
+  // Sync replication: waits until the spare has committed `seq` (or a newer one).
+  Status wait_replicated(uint64_t seq);
 };
 
 }  // namespace ckpt

@@ -74,6 +74,25 @@ TEST_F(ReplicationStream, SyncWaitReturnsOnceTheSpareCommittedAndIncrementsSendO
   EXPECT_TRUE(report->ok());
 }
 
+TEST_F(ReplicationStream, WaitForReleasesOneCheckpointWhileTheNextIsOnItsWay) {
+  SpareThread spare(dir.sub("spare"), psk);
+  auto cp = primary(spare.address());
+  ASSERT_TRUE(cp);
+  auto a = cp->checkpoint();
+  ASSERT_TRUE(a.ok()) << a.status().to_string();
+  state[9 * 4096] ^= 1;
+  auto b = cp->checkpoint();  // taken while `a` may still be on its way to the spare
+  ASSERT_TRUE(b.ok()) << b.status().to_string();
+  // `a` is released once the spare holds it or a newer checkpoint.
+  ASSERT_TRUE(cp->wait_for(*a).ok());
+  EXPECT_GE(cp->replication_state().acked_seq, 1u);
+  ASSERT_TRUE(cp->wait_for(*b).ok());
+  EXPECT_EQ(cp->replication_state().acked_seq, 2u);
+  EXPECT_EQ(spare_bytes(*b), state);
+  EXPECT_EQ(cp->wait_for("00112233445566778899aabbccddeeff").code(), Code::kNotFound);
+  EXPECT_TRUE(cp->wait().ok());
+}
+
 TEST_F(ReplicationStream, LateSpareCatchesUpWithTheNewestCheckpoint) {
   // A port nobody listens on yet: reserve one, free it, start the spare there later.
   std::string addr;
