@@ -26,7 +26,8 @@ namespace ckpt {
 
 enum class ReplicationMode {
   // Checkpointer::wait() returns once the spare has committed every checkpoint taken so
-  // far (output commit, Remus): release output that depends on state only after it.
+  // far, wait_for(id) once it holds `id` or a newer one (output commit, Remus): release
+  // output that depends on state only after it.
   kSync,
   // wait() returns once the checkpoint is durable locally; the spare follows behind,
   // at most max_lag checkpoints (checkpoint() blocks beyond that).
@@ -39,7 +40,7 @@ struct ReplicationOptions {
   ReplicationMode mode = ReplicationMode::kSync;
   uint32_t heartbeat_ms = 50;  // a heartbeat goes out after this much silence
   uint32_t timeout_ms = 500;   // nothing heard for this long: the peer is lost
-  uint32_t max_lag = 8;        // async: checkpoints the spare may be behind
+  uint32_t max_lag = 8;        // checkpoints the spare may be behind before checkpoint() waits
   // Sync: how long wait() waits for the spare before it fails (0: forever). The
   // checkpoint stays committed locally and is shipped when the spare is back.
   uint32_t sync_timeout_ms = 0;
