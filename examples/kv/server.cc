@@ -1,14 +1,17 @@
 #include "server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "protocol.h"
@@ -17,6 +20,7 @@ namespace kv {
 namespace {
 
 struct Client {
+  uint64_t id = 0;  // never reused, unlike descriptors
   int fd = -1;
   std::string in;
   std::vector<Reply> replies;  // produced this round, sent after the commit
@@ -59,6 +63,61 @@ bool read_requests(Client& c, Table& t) {
   return wrote;
 }
 
+// The replies of one round of requests, held until the checkpoint holding its writes is
+// durable (and on the spare).
+struct Round {
+  std::string checkpoint;                                        // empty: the round wrote nothing
+  std::vector<std::pair<uint64_t, std::vector<Reply>>> replies;  // by client id
+};
+
+Round take_replies(std::vector<Client>& clients) {
+  Round r;
+  for (auto& c : clients)
+    if (!c.replies.empty()) r.replies.emplace_back(c.id, std::move(c.replies)), c.replies.clear();
+  return r;
+}
+
+// Sends a round's replies to the clients still connected. When its checkpoint failed,
+// every reply is an error: a read may have seen a write that was rolled back.
+void release(std::vector<Client>& clients, Round& r, const ckpt::Status& failed) {
+  for (auto& [id, replies] : r.replies) {
+    auto c =
+        std::find_if(clients.begin(), clients.end(), [&](const Client& x) { return x.id == id; });
+    if (c == clients.end() || c->closed) continue;
+    std::string out;
+    for (const auto& rep : replies)
+      out += (failed.ok() ? rep.text : "ERR not committed: " + failed.message()) + "\n";
+    send_all(*c, out);
+  }
+  r.replies.clear();
+}
+
+// After a failed commit the table goes back to the newest committed checkpoint (or
+// empty if there is none), so no reply can show a write that was answered with ERR.
+ckpt::Status roll_back(Table& table, ckpt::Checkpointer& cp, const ckpt::Status& why) {
+  (void)cp.wait();  // nothing in flight while the arena is restored; its error is `why`
+  auto latest = cp.latest();
+  if (!latest.ok()) return latest.status().with_context("roll back after: " + why.message());
+  if (!*latest) {
+    std::memset(table.slots, 0, table.capacity * sizeof(Slot));
+    table.count = 0;
+    return {};
+  }
+  auto info = cp.restore("latest");
+  return info.ok() ? ckpt::Status()
+                   : info.status().with_context("roll back after: " + why.message());
+}
+
+void accept_all(int listen_fd, std::vector<Client>& clients, uint64_t& next_id) {
+  for (;;) {
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN: none left (or a transient error; poll says again)
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    clients.push_back({.id = next_id++, .fd = fd});
+  }
+}
+
 }  // namespace
 
 int listen_on(const std::string& address, std::string& error) {
@@ -84,35 +143,66 @@ int listen_on(const std::string& address, std::string& error) {
 }
 
 ckpt::Status serve(int listen_fd, Table& table, ckpt::Checkpointer& cp) {
+  const int fl = ::fcntl(listen_fd, F_GETFL);
+  if (fl < 0 || ::fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) != 0)
+    return ckpt::Status::from_errno(errno, "make the listening socket non-blocking");
   std::vector<Client> clients;
+  uint64_t next_client = 1;
+  std::unique_ptr<Round> inflight;  // wrote; its checkpoint is on its way to the spare
   for (;;) {
     std::vector<pollfd> fds{{listen_fd, POLLIN, 0}};
     for (const auto& c : clients) fds.push_back({c.fd, POLLIN, 0});
-    if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR)
+    // With a round in flight, take what is already waiting (it forms the next round,
+    // checkpointed while the previous one travels) but do not sleep.
+    if (::poll(fds.data(), fds.size(), inflight ? 0 : -1) < 0 && errno != EINTR)
       return ckpt::Status::from_errno(errno, "poll");
-    if (fds[0].revents & POLLIN) {
-      int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-      int one = 1;
-      if (fd >= 0) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      if (fd >= 0) clients.push_back({.fd = fd});
-    }
+    if (fds[0].revents & POLLIN) accept_all(listen_fd, clients, next_client);
     bool wrote = false;
     for (size_t i = 1; i < fds.size(); ++i)
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
         wrote |= read_requests(clients[i - 1], table);
-    ckpt::Status committed;
+    Round cur = take_replies(clients);
+    ckpt::Status failed;
     if (wrote) {
       auto id = cp.checkpoint();
-      committed = id.ok() ? cp.wait() : id.status();
-      if (committed.code() == ckpt::Code::kFailedPrecondition) return committed;  // fenced
+      if (id.ok()) {
+        cur.checkpoint = *id;
+      } else {
+        failed = id.status();
+      }
     }
-    for (auto& c : clients) {
-      std::string out;
-      for (const auto& r : c.replies)
-        out += (r.write && !committed.ok() ? "ERR not committed: " + committed.message() : r.text) +
-               "\n";
-      c.replies.clear();
-      if (!out.empty()) send_all(c, out);
+    if (inflight && failed.ok()) {
+      ckpt::Status st = cp.wait_for(inflight->checkpoint);
+      if (st.code() == ckpt::Code::kFailedPrecondition) return st;  // fenced
+      // A failed checkpoint's pages are saved by the next one: if that one is durable,
+      // so are the writes of both rounds.
+      if (!st.ok() && !cur.checkpoint.empty()) {
+        st = cp.wait_for(cur.checkpoint);
+        if (st.code() == ckpt::Code::kFailedPrecondition) return st;
+        if (st.ok()) {
+          release(clients, *inflight, st);
+          inflight.reset();
+          release(clients, cur, st);
+          cur = Round{};
+        }
+      }
+      if (!st.ok()) failed = st;
+    }
+    if (!failed.ok()) {
+      CKPT_RETURN_IF_ERROR(roll_back(table, cp, failed));
+      if (inflight) release(clients, *inflight, failed);
+      inflight.reset();
+      release(clients, cur, failed);
+    } else {
+      if (inflight) release(clients, *inflight, {});
+      inflight.reset();
+      // A round without writes read state that is durable now (the round before it was
+      // just released): its replies go at once.
+      if (cur.checkpoint.empty()) {
+        release(clients, cur, {});
+      } else {
+        inflight = std::make_unique<Round>(std::move(cur));
+      }
     }
     std::erase_if(clients, [](const Client& c) {
       if (c.closed) ::close(c.fd);

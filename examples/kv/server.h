@@ -1,7 +1,10 @@
-// ckpt-kv's client loop with group commit: every request that is waiting is applied,
-// then, if any of them wrote, one checkpoint is taken and waited for (with sync
-// replication: until the spare has committed it), and only then are the replies sent.
-// Requests that arrive meanwhile wait in the socket buffers and form the next batch.
+// ckpt-kv's client loop with pipelined group commit. Every request that is waiting is
+// applied (a round); if any of them wrote, one checkpoint is taken, and the round's
+// replies are held until that checkpoint is durable (with sync replication: committed
+// on the spare). While one round's checkpoint travels to the spare, the next round is
+// applied and checkpointed (its local commit overlapping the trip), then the first
+// round's replies are released (Checkpointer::wait_for). A failed commit rolls the
+// table back to the newest committed checkpoint and answers the round with ERR.
 #pragma once
 
 #include <ckpt/checkpointer.h>
