@@ -21,49 +21,7 @@ namespace {
 
 using test::Proc;
 
-struct KvCluster : ::testing::Test {
-  test::TempDir dir;
-  std::string psk = dir.sub("psk");
-  int repl_port = test::free_port(), primary_port = test::free_port(),
-      spare_port = test::free_port();
-  std::unique_ptr<Proc> primary, spare;
-
-  void SetUp() override { ASSERT_TRUE(write_new_psk(psk).ok()); }
-
-  void start_spare(const std::string& key) {
-    spare = std::make_unique<Proc>(
-        std::vector<std::string>{CKPT_KV, "--role", "spare", "--store", dir.sub("spare"), "--psk",
-                                 key, "--listen", test::loopback(repl_port), "--clients",
-                                 test::loopback(spare_port), "--timeout-ms", "300"},
-        dir.sub("spare.log"));
-  }
-  void start_primary() {
-    primary = std::make_unique<Proc>(
-        std::vector<std::string>{CKPT_KV, "--role", "primary", "--store", dir.sub("primary"),
-                                 "--psk", psk, "--listen", test::loopback(primary_port), "--spare",
-                                 test::loopback(repl_port), "--timeout-ms", "300"},
-        dir.sub("primary.log"));
-  }
-  std::string logs() {
-    return "--- primary:\n" + test::read_file_text(dir.sub("primary.log")) + "--- spare:\n" +
-           test::read_file_text(dir.sub("spare.log"));
-  }
-  // Every acked key, read back from the spare's client port (after takeover).
-  void expect_all_readable_on_spare(const std::map<std::string, std::string>& acked) {
-    test::KvClient client(test::connect_within(spare_port, 10000));
-    std::vector<std::string> lines, replies;
-    for (const auto& [k, v] : acked) lines.push_back("GET " + k);
-    ASSERT_TRUE(client.call(lines, replies)) << logs();
-    size_t i = 0, missing = 0;
-    for (const auto& [k, v] : acked) missing += replies[i++] != "VALUE " + v;
-    EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged writes\n" << logs();
-  }
-  void expect_spare_store_verifies() {
-    spare->kill9();
-    std::string out;
-    EXPECT_EQ(test::run({CKPT_CLI, "verify", "--store", dir.sub("spare")}, &out), 0) << out;
-  }
-};
+using test::KvCluster;
 
 TEST_F(KvCluster, PrimaryKilledAtRandomMomentsLosesNoAcknowledgedWrite) {
   std::mt19937 rng(std::random_device{}());
