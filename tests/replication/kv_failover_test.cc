@@ -2,7 +2,7 @@
 // moments under write load; every acknowledged write must be readable from the spare
 // after takeover, and the spare's store must verify. A stale primary is fenced; a
 // restarted spare catches up; a peer with the wrong key is refused. A standalone server
-// (no spare) keeps what it acknowledged across a kill.
+// (no spare) keeps what it acknowledged across a kill. Bad command lines are refused.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -133,6 +133,39 @@ TEST_F(KvCluster, StandaloneServerKeepsAcknowledgedWritesAcrossAKill) {
   test::KvClient client(test::connect_within(primary_port, 10000));
   ASSERT_TRUE(client.call({"GET a", "GET b"}, replies)) << logs();
   EXPECT_EQ(replies, (std::vector<std::string>{"VALUE 1", "VALUE 2"})) << logs();
+}
+
+// Malformed command lines: exit 2, the reason and the usage on stderr.
+TEST(KvArgs, BadNumbersUnknownOptionsAndMissingValuesAreRefused) {
+  test::TempDir dir;
+  const std::vector<std::string> primary = {CKPT_KV,       "--role",  "primary",      "--store",
+                                            dir.sub("s"),  "--psk",   dir.sub("psk"), "--listen",
+                                            "127.0.0.1:1", "--spare", "127.0.0.1:2"};
+  auto with = [](std::vector<std::string> argv, const std::vector<std::string>& more) {
+    argv.insert(argv.end(), more.begin(), more.end());
+    return argv;
+  };
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {with(primary, {"--timeout-ms", "abc"}), "ckpt-kv: --timeout-ms: 'abc' is not a number"},
+      {with(primary, {"--heartbeat-ms", "50ms"}),
+       "ckpt-kv: --heartbeat-ms: '50ms' is not a number"},
+      {with(primary, {"--timeout-ms", "99999999999"}), "'99999999999' is too large"},
+      {with(primary, {"--timeout-ms", "0"}), "--timeout-ms: must be at least 1"},
+      {with(primary, {"--bogus", "1"}), "ckpt-kv: unknown option '--bogus'"},
+      {with(primary, {"--clients", "127.0.0.1:3"}), "--role primary takes no --clients"},
+      {with(primary, {"--timeout-ms"}), "--timeout-ms: missing value"},
+      {{CKPT_KV, "--role", "spare", "--store", dir.sub("s")}, "--role spare needs --psk"},
+      {{CKPT_KV, "--role", "backup"}, "unknown role 'backup'"},
+  };
+  for (const auto& [argv, message] : cases) {
+    const std::string log = dir.sub("log");
+    std::filesystem::remove(log);
+    Proc kv(argv, log);
+    EXPECT_EQ(kv.wait_exit(5000), 2) << message;
+    const std::string err = test::read_file_text(log);
+    EXPECT_NE(err.find(message), std::string::npos) << err;
+    EXPECT_NE(err.find("usage: ckpt-kv"), std::string::npos) << err;
+  }
 }
 
 }  // namespace
