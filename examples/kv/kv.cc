@@ -12,8 +12,8 @@
 #include <string>
 
 #include "args.h"
+#include "durable_table.h"
 #include "server.h"
-#include "table.h"
 
 namespace {
 
@@ -37,33 +37,14 @@ ckpt::Options store_options(const kv::Args& a) {
   return o;
 }
 
-// The table: restored from the newest checkpoint, or created empty.
-ckpt::Result<kv::Table*> open_table(ckpt::Checkpointer& cp) {
-  CKPT_ASSIGN_OR_RETURN(auto latest, cp.latest());
-  if (latest) {
-    CKPT_ASSIGN_OR_RETURN(ckpt::CheckpointInfo info, cp.restore("latest"));
-    auto* t = static_cast<kv::Table*>(cp.arena("kv")->root());
-    say("restored checkpoint " + info.id.substr(0, 12) + " (seq " + std::to_string(info.seq) +
-        ", " + std::to_string(t->count) + " keys)");
-    return t;
-  }
-  const size_t bytes = kv::Table::bytes_for(kCapacity);
-  CKPT_ASSIGN_OR_RETURN(ckpt::Arena * arena, cp.create_arena("kv", {.size = bytes + (1 << 20)}));
-  auto* t = static_cast<kv::Table*>(arena->allocate(bytes, 64));
-  if (!t) return ckpt::Status(ckpt::Code::kInternal, "arena too small for the table");
-  t->capacity = kCapacity;
-  arena->set_root(t);
-  return t;
-}
-
 int serve_clients(const std::string& address, ckpt::Checkpointer& cp) {
-  auto table = open_table(cp);
-  if (!table.ok()) return fail(table.status().to_string());
+  auto db = kv::DurableTable::open(cp, kCapacity, say);
+  if (!db.ok()) return fail(db.status().to_string());
   std::string error;
   int fd = kv::listen_on(address, error);
   if (fd < 0) return fail(error);
   say("serving clients on " + address);
-  ckpt::Status st = kv::serve(fd, **table, cp);
+  ckpt::Status st = kv::serve(fd, **db);
   if (st.code() == ckpt::Code::kFailedPrecondition) {
     say(st.message() + "; this server is no longer the primary, exiting");
     return kExitFenced;

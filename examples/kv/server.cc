@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -16,10 +17,15 @@
 namespace kv {
 namespace {
 
+struct Request {
+  std::string line;  // kept for reads only: answered again after a rollback
+  Reply reply;
+};
+
 struct Client {
   int fd = -1;
   std::string in;
-  std::vector<Reply> replies;  // produced this round, sent after the commit
+  std::vector<Request> batch;  // applied this round, answered after the commit
   bool closed = false;
 };
 
@@ -48,15 +54,30 @@ bool read_requests(Client& c, Table& t) {
   bool wrote = false;
   size_t start = 0;
   for (size_t nl; (nl = c.in.find('\n', start)) != std::string::npos; start = nl + 1) {
-    c.replies.push_back(apply(t, std::string_view(c.in).substr(start, nl - start)));
-    wrote |= c.replies.back().write;
+    std::string_view line = std::string_view(c.in).substr(start, nl - start);
+    Reply r = kv::apply(t, line);
+    wrote |= r.write;
+    c.batch.push_back({r.read ? std::string(line) : std::string(), std::move(r)});
   }
   c.in.erase(0, start);
   if (c.in.size() > 4096) {
-    c.replies.push_back({"ERR request line too long"});
+    c.batch.push_back({"", {"ERR request line too long"}});
     c.in.clear();
   }
   return wrote;
+}
+
+// The reply to `r` once its batch's commit is known. After a failed commit the table
+// holds the last committed state: writes are refused and reads answered again, since
+// a read that followed a write of the batch saw that write.
+std::string answer(const Request& r, const ckpt::Status& committed, Table& t) {
+  if (committed.ok()) return r.reply.text;
+  if (r.reply.write) {
+    std::string why = committed.message();
+    std::replace(why.begin(), why.end(), '\n', ' ');  // one reply, one line
+    return "ERR not committed: " + why;
+  }
+  return r.reply.read ? kv::apply(t, r.line).text : r.reply.text;
 }
 
 }  // namespace
@@ -83,7 +104,7 @@ int listen_on(const std::string& address, std::string& error) {
   return fd;
 }
 
-ckpt::Status serve(int listen_fd, Table& table, ckpt::Checkpointer& cp) {
+ckpt::Status serve(int listen_fd, DurableTable& db) {
   std::vector<Client> clients;
   for (;;) {
     std::vector<pollfd> fds{{listen_fd, POLLIN, 0}};
@@ -99,19 +120,16 @@ ckpt::Status serve(int listen_fd, Table& table, ckpt::Checkpointer& cp) {
     bool wrote = false;
     for (size_t i = 1; i < fds.size(); ++i)
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
-        wrote |= read_requests(clients[i - 1], table);
+        wrote |= read_requests(clients[i - 1], db.table());
     ckpt::Status committed;
     if (wrote) {
-      auto id = cp.checkpoint();
-      committed = id.ok() ? cp.wait() : id.status();
-      if (committed.code() == ckpt::Code::kFailedPrecondition) return committed;  // fenced
+      committed = db.commit();
+      if (!db.serving()) return committed;
     }
     for (auto& c : clients) {
       std::string out;
-      for (const auto& r : c.replies)
-        out += (r.write && !committed.ok() ? "ERR not committed: " + committed.message() : r.text) +
-               "\n";
-      c.replies.clear();
+      for (const auto& r : c.batch) out += answer(r, committed, db.table()) + "\n";
+      c.batch.clear();
       if (!out.empty()) send_all(c, out);
     }
     std::erase_if(clients, [](const Client& c) {

@@ -2,8 +2,10 @@
 // moments under write load; every acknowledged write must be readable from the spare
 // after takeover, and the spare's store must verify. A stale primary is fenced; a
 // restarted spare catches up; a peer with the wrong key is refused. A standalone server
-// (no spare) keeps what it acknowledged across a kill. Bad command lines are refused.
+// (no spare) keeps what it acknowledged across a kill. A commit that fails (stopped
+// spare) leaves nothing of its batch visible. Bad command lines are refused.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <chrono>
@@ -133,6 +135,62 @@ TEST_F(KvCluster, StandaloneServerKeepsAcknowledgedWritesAcrossAKill) {
   test::KvClient client(test::connect_within(primary_port, 10000));
   ASSERT_TRUE(client.call({"GET a", "GET b"}, replies)) << logs();
   EXPECT_EQ(replies, (std::vector<std::string>{"VALUE 1", "VALUE 2"})) << logs();
+}
+
+// Sends `line` until it is answered OK (the spare may take a few rounds to come back).
+bool acknowledged_within(test::KvClient& client, const std::string& line, int attempts) {
+  std::vector<std::string> replies;
+  for (int i = 0; i < attempts; ++i)
+    if (client.call({line}, replies) && replies[0] == "OK") return true;
+  return false;
+}
+
+// A stopped spare acknowledges nothing, so with --sync-timeout-ms the commit of a batch
+// fails: its writes are answered ERR, the table is rolled back to the last committed
+// checkpoint (or to empty before the first), and the batch's reads — including those
+// after a write of the batch — are answered from the rolled-back table. The refused
+// writes stay invisible, later writes are acknowledged once the spare is back, and the
+// spare's state after a takeover has the acknowledged writes and not the refused one.
+TEST_F(KvCluster, FailedCommitLeavesNothingOfItsBatchVisible) {
+  timeout_ms = "3000";  // neither side declares the stopped peer lost meanwhile
+  primary_options = {"--sync-timeout-ms", "300"};
+  start_spare(psk);
+  start_primary();
+  test::KvClient client(test::connect_within(primary_port, 10000));
+  std::vector<std::string> r;
+  ASSERT_TRUE(client.call({"GET a"}, r)) << logs();  // serving
+
+  // Before any checkpoint committed: rolled back to an empty table.
+  ASSERT_EQ(::kill(spare->pid(), SIGSTOP), 0);
+  ASSERT_TRUE(client.call({"SET a 0", "GET a"}, r)) << logs();
+  EXPECT_EQ(r[0].rfind("ERR not committed: ", 0), 0u) << r[0];
+  EXPECT_EQ(r[1], "NOTFOUND");
+  ASSERT_EQ(::kill(spare->pid(), SIGCONT), 0);
+  ASSERT_TRUE(acknowledged_within(client, "SET a 1", 20)) << logs();
+
+  // After: rolled back to the checkpoint that acknowledged a=1.
+  ASSERT_EQ(::kill(spare->pid(), SIGSTOP), 0);
+  ASSERT_TRUE(client.call({"GET a", "SET a 2", "SET b 1", "GET a", "GET b"}, r)) << logs();
+  EXPECT_EQ(r[0], "VALUE 1");
+  EXPECT_EQ(r[1].rfind("ERR not committed: ", 0), 0u) << r[1];
+  EXPECT_EQ(r[2].rfind("ERR not committed: ", 0), 0u) << r[2];
+  EXPECT_EQ(r[3], "VALUE 1");  // it followed `SET a 2` in the failed batch
+  EXPECT_EQ(r[4], "NOTFOUND");
+  ASSERT_TRUE(client.call({"GET a", "GET b"}, r)) << logs();  // a batch without writes
+  EXPECT_EQ(r, (std::vector<std::string>{"VALUE 1", "NOTFOUND"}));
+  ASSERT_EQ(::kill(spare->pid(), SIGCONT), 0);
+  ASSERT_TRUE(acknowledged_within(client, "SET c 1", 20)) << logs();
+  ASSERT_TRUE(client.call({"GET a", "GET b", "GET c"}, r)) << logs();
+  EXPECT_EQ(r, (std::vector<std::string>{"VALUE 1", "NOTFOUND", "VALUE 1"})) << logs();
+  EXPECT_NE(test::read_file_text(dir.sub("primary.log")).find("table rolled back to checkpoint"),
+            std::string::npos)
+      << logs();
+
+  primary->kill9();
+  expect_all_readable_on_spare({{"a", "1"}, {"c", "1"}});
+  test::KvClient on_spare(test::connect_within(spare_port, 10000));
+  ASSERT_TRUE(on_spare.call({"GET b"}, r)) << logs();
+  EXPECT_EQ(r[0], "NOTFOUND") << logs();
 }
 
 // Malformed command lines: exit 2, the reason and the usage on stderr.
