@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <vector>
 
@@ -39,6 +40,21 @@ void send_all(Client& c, const std::string& out) {
       return;
     }
     off += static_cast<size_t>(n);
+  }
+}
+
+// Accepts every connection waiting: one per round would keep each new client waiting
+// for a whole group commit (with a spare, a replicated checkpoint) behind the previous.
+void accept_all(int listen_fd, std::vector<Client>& clients) {
+  for (;;) {
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // EAGAIN: none left; EMFILE and the like: tried again next round
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    clients.push_back({.fd = fd});
   }
 }
 
@@ -87,13 +103,22 @@ int listen_on(const std::string& address, std::string& error) {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
-  if (colon == std::string::npos ||
+  std::string_view port =
+      colon == std::string::npos ? "" : std::string_view(address).substr(colon + 1);
+  uint16_t port_number = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), port_number);
+  if (colon == std::string::npos || port.empty() || ec != std::errc() ||
+      end != port.data() + port.size() ||
       ::inet_pton(AF_INET, host.empty() ? "0.0.0.0" : host.c_str(), &sa.sin_addr) != 1) {
     error = "address '" + address + "' is not IPv4:port";
     return -1;
   }
-  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sa.sin_port = htons(port_number);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return -1;
+  }
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, 128) != 0) {
@@ -111,12 +136,7 @@ ckpt::Status serve(int listen_fd, DurableTable& db) {
     for (const auto& c : clients) fds.push_back({c.fd, POLLIN, 0});
     if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR)
       return ckpt::Status::from_errno(errno, "poll");
-    if (fds[0].revents & POLLIN) {
-      int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-      int one = 1;
-      if (fd >= 0) ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-      if (fd >= 0) clients.push_back({.fd = fd});
-    }
+    if (fds[0].revents & POLLIN) accept_all(listen_fd, clients);  // appended: fds[i] stays
     bool wrote = false;
     for (size_t i = 1; i < fds.size(); ++i)
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))

@@ -14,11 +14,11 @@
 
 namespace kv {
 
-// Serves clients on `listen_fd` until a fatal error (returned, with context;
-// kFailedPrecondition: fenced).
+// Serves clients on `listen_fd` (non-blocking) until a fatal error (returned, with
+// context; kFailedPrecondition: fenced).
 ckpt::Status serve(int listen_fd, DurableTable& db);
 
-// A listening TCP socket on "host:port", or -1 with a message in `error`.
+// A listening non-blocking TCP socket on "host:port", or -1 with a message in `error`.
 int listen_on(const std::string& address, std::string& error);
 
 }  // namespace kv

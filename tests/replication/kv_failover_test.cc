@@ -193,6 +193,45 @@ TEST_F(KvCluster, FailedCommitLeavesNothingOfItsBatchVisible) {
   EXPECT_EQ(r[0], "NOTFOUND") << logs();
 }
 
+// While every round lasts a whole commit (a write per round, the spare stopped so each
+// commit waits out --sync-timeout-ms), clients that connect at once are all accepted in
+// the same round and answered within a few rounds, not one more round per client.
+TEST_F(KvCluster, ConnectionsWaitingAreAllAcceptedInOneRound) {
+  timeout_ms = "3000";
+  primary_options = {"--sync-timeout-ms", "300"};
+  start_spare(psk);
+  start_primary();
+  test::KvClient writer(test::connect_within(primary_port, 10000));
+  std::vector<std::string> r;
+  ASSERT_TRUE(writer.call({"GET a"}, r)) << logs();
+  ASSERT_EQ(::kill(spare->pid(), SIGSTOP), 0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> rounds{0};  // replies to the writer: one per round
+  std::thread w([&] {
+    std::vector<std::string> replies;
+    while (!stop && writer.call({"SET w 1"}, replies)) ++rounds;
+  });
+  while (rounds == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const int start = rounds;
+  constexpr int kClients = 8;
+  std::vector<int> answered_at(kClients, -1);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c)
+    clients.emplace_back([&, c] {
+      test::KvClient client(test::connect_within(primary_port, 5000));
+      std::vector<std::string> replies;
+      if (client.call({"GET a"}, replies)) answered_at[c] = rounds - start;
+    });
+  for (auto& t : clients) t.join();
+  stop = true;
+  ::kill(spare->pid(), SIGCONT);
+  w.join();
+  for (int c = 0; c < kClients; ++c) {
+    EXPECT_GE(answered_at[c], 0) << "client " << c << " got no answer\n" << logs();
+    EXPECT_LE(answered_at[c], 3) << "client " << c << ": rounds before its answer\n" << logs();
+  }
+}
+
 // Malformed command lines: exit 2, the reason and the usage on stderr.
 TEST(KvArgs, BadNumbersUnknownOptionsAndMissingValuesAreRefused) {
   test::TempDir dir;
