@@ -98,8 +98,8 @@ Load drive(KvServer& server, double warmup_s, double duration_s) {
       die("ckpt-kv closed a client connection:\n" + server.logs());
   };
   for (int i = 0; i < kClients; ++i) send_next(i);
-  // ckpt-kv accepts one connection per group-commit round, so the clock starts only once
-  // every client has had a reply, plus the warm-up.
+  // The clock starts only once every client has had a reply (connections and first
+  // requests spread over the first rounds), plus the warm-up.
   double start = INFINITY, end = INFINITY;
   int answered = 0;
   size_t manifests_at_start = 0;

@@ -70,6 +70,10 @@ void Child::kill9() {
   pid_ = -1;
 }
 
+void Child::stop() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
 bool Child::running() {
   if (pid_ <= 0) return false;
   if (::waitpid(pid_, nullptr, WNOHANG) == 0) return true;

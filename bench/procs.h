@@ -28,6 +28,8 @@ class Child {
   Child& operator=(const Child&) = delete;
 
   void kill9();  // SIGKILL and reap; no-op once done
+  // SIGSTOP: alive but silent, like a hung or unreachable host; kill9() still ends it.
+  void stop();
   bool running();
   // Waits until the log contains `text`; die()s with the log's tail if the child exits
   // first or `timeout_s` passes.

@@ -31,7 +31,7 @@ Reply apply(Table& t, std::string_view line) {
   if (w[0] == "GET") {
     if (w.size() != 2 || !valid_key(w[1])) return {"ERR usage: GET key"};
     auto v = t.get(w[1]);
-    return {v ? "VALUE " + *v : "NOTFOUND"};
+    return {.text = v ? "VALUE " + *v : "NOTFOUND", .read = true};
   }
   if (w[0] == "SET") {
     if (w.size() != 3 || !valid_key(w[1])) return {"ERR usage: SET key value"};

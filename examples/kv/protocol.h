@@ -12,6 +12,7 @@ namespace kv {
 struct Reply {
   std::string text;    // without the newline
   bool write = false;  // released only once the checkpoint holding it is on the spare
+  bool read = false;   // a GET: changes nothing, so it can be answered again
 };
 
 // Applies one request line (without its newline) to the table.

@@ -1,7 +1,6 @@
 #include "server.h"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -10,8 +9,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 #include "protocol.h"
@@ -19,11 +18,15 @@
 namespace kv {
 namespace {
 
+struct Request {
+  std::string line;  // kept for reads only: answered again after a rollback
+  Reply reply;
+};
+
 struct Client {
-  uint64_t id = 0;  // never reused, unlike descriptors
   int fd = -1;
   std::string in;
-  std::vector<Reply> replies;  // produced this round, sent after the commit
+  std::vector<Request> batch;  // applied this round, answered after the commit
   bool closed = false;
 };
 
@@ -40,6 +43,21 @@ void send_all(Client& c, const std::string& out) {
   }
 }
 
+// Accepts every connection waiting: one per round would keep each new client waiting
+// for a whole group commit (with a spare, a replicated checkpoint) behind the previous.
+void accept_all(int listen_fd, std::vector<Client>& clients) {
+  for (;;) {
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // EAGAIN: none left; EMFILE and the like: tried again next round
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    clients.push_back({.fd = fd});
+  }
+}
+
 // Reads what is there and applies every complete line. True if a write was applied.
 bool read_requests(Client& c, Table& t) {
   char buf[65536];
@@ -52,70 +70,30 @@ bool read_requests(Client& c, Table& t) {
   bool wrote = false;
   size_t start = 0;
   for (size_t nl; (nl = c.in.find('\n', start)) != std::string::npos; start = nl + 1) {
-    c.replies.push_back(apply(t, std::string_view(c.in).substr(start, nl - start)));
-    wrote |= c.replies.back().write;
+    std::string_view line = std::string_view(c.in).substr(start, nl - start);
+    Reply r = kv::apply(t, line);
+    wrote |= r.write;
+    c.batch.push_back({r.read ? std::string(line) : std::string(), std::move(r)});
   }
   c.in.erase(0, start);
   if (c.in.size() > 4096) {
-    c.replies.push_back({"ERR request line too long"});
+    c.batch.push_back({"", {"ERR request line too long"}});
     c.in.clear();
   }
   return wrote;
 }
 
-// The replies of one round of requests, held until the checkpoint holding its writes is
-// durable (and on the spare).
-struct Round {
-  std::string checkpoint;                                        // empty: the round wrote nothing
-  std::vector<std::pair<uint64_t, std::vector<Reply>>> replies;  // by client id
-};
-
-Round take_replies(std::vector<Client>& clients) {
-  Round r;
-  for (auto& c : clients)
-    if (!c.replies.empty()) r.replies.emplace_back(c.id, std::move(c.replies)), c.replies.clear();
-  return r;
-}
-
-// Sends a round's replies to the clients still connected. When its checkpoint failed,
-// every reply is an error: a read may have seen a write that was rolled back.
-void release(std::vector<Client>& clients, Round& r, const ckpt::Status& failed) {
-  for (auto& [id, replies] : r.replies) {
-    auto c =
-        std::find_if(clients.begin(), clients.end(), [&](const Client& x) { return x.id == id; });
-    if (c == clients.end() || c->closed) continue;
-    std::string out;
-    for (const auto& rep : replies)
-      out += (failed.ok() ? rep.text : "ERR not committed: " + failed.message()) + "\n";
-    send_all(*c, out);
+// The reply to `r` once its batch's commit is known. After a failed commit the table
+// holds the last committed state: writes are refused and reads answered again, since
+// a read that followed a write of the batch saw that write.
+std::string answer(const Request& r, const ckpt::Status& committed, Table& t) {
+  if (committed.ok()) return r.reply.text;
+  if (r.reply.write) {
+    std::string why = committed.message();
+    std::replace(why.begin(), why.end(), '\n', ' ');  // one reply, one line
+    return "ERR not committed: " + why;
   }
-  r.replies.clear();
-}
-
-// After a failed commit the table goes back to the newest committed checkpoint (or
-// empty if there is none), so no reply can show a write that was answered with ERR.
-ckpt::Status roll_back(Table& table, ckpt::Checkpointer& cp, const ckpt::Status& why) {
-  (void)cp.wait();  // nothing in flight while the arena is restored; its error is `why`
-  auto latest = cp.latest();
-  if (!latest.ok()) return latest.status().with_context("roll back after: " + why.message());
-  if (!*latest) {
-    std::memset(table.slots, 0, table.capacity * sizeof(Slot));
-    table.count = 0;
-    return {};
-  }
-  auto info = cp.restore("latest");
-  return info.ok() ? ckpt::Status()
-                   : info.status().with_context("roll back after: " + why.message());
-}
-
-void accept_all(int listen_fd, std::vector<Client>& clients, uint64_t& next_id) {
-  for (;;) {
-    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN: none left (or a transient error; poll says again)
-    int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    clients.push_back({.id = next_id++, .fd = fd});
-  }
+  return r.reply.read ? kv::apply(t, r.line).text : r.reply.text;
 }
 
 }  // namespace
@@ -125,13 +103,22 @@ int listen_on(const std::string& address, std::string& error) {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   std::string host = colon == std::string::npos ? "" : address.substr(0, colon);
-  if (colon == std::string::npos ||
+  std::string_view port =
+      colon == std::string::npos ? "" : std::string_view(address).substr(colon + 1);
+  uint16_t port_number = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), port_number);
+  if (colon == std::string::npos || port.empty() || ec != std::errc() ||
+      end != port.data() + port.size() ||
       ::inet_pton(AF_INET, host.empty() ? "0.0.0.0" : host.c_str(), &sa.sin_addr) != 1) {
     error = "address '" + address + "' is not IPv4:port";
     return -1;
   }
-  sa.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sa.sin_port = htons(port_number);
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return -1;
+  }
   int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, 128) != 0) {
@@ -142,67 +129,28 @@ int listen_on(const std::string& address, std::string& error) {
   return fd;
 }
 
-ckpt::Status serve(int listen_fd, Table& table, ckpt::Checkpointer& cp) {
-  const int fl = ::fcntl(listen_fd, F_GETFL);
-  if (fl < 0 || ::fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) != 0)
-    return ckpt::Status::from_errno(errno, "make the listening socket non-blocking");
+ckpt::Status serve(int listen_fd, DurableTable& db) {
   std::vector<Client> clients;
-  uint64_t next_client = 1;
-  std::unique_ptr<Round> inflight;  // wrote; its checkpoint is on its way to the spare
   for (;;) {
     std::vector<pollfd> fds{{listen_fd, POLLIN, 0}};
     for (const auto& c : clients) fds.push_back({c.fd, POLLIN, 0});
-    // With a round in flight, take what is already waiting (it forms the next round,
-    // checkpointed while the previous one travels) but do not sleep.
-    if (::poll(fds.data(), fds.size(), inflight ? 0 : -1) < 0 && errno != EINTR)
+    if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR)
       return ckpt::Status::from_errno(errno, "poll");
-    if (fds[0].revents & POLLIN) accept_all(listen_fd, clients, next_client);
+    if (fds[0].revents & POLLIN) accept_all(listen_fd, clients);  // appended: fds[i] stays
     bool wrote = false;
     for (size_t i = 1; i < fds.size(); ++i)
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
-        wrote |= read_requests(clients[i - 1], table);
-    Round cur = take_replies(clients);
-    ckpt::Status failed;
+        wrote |= read_requests(clients[i - 1], db.table());
+    ckpt::Status committed;
     if (wrote) {
-      auto id = cp.checkpoint();
-      if (id.ok()) {
-        cur.checkpoint = *id;
-      } else {
-        failed = id.status();
-      }
+      committed = db.commit();
+      if (!db.serving()) return committed;
     }
-    if (inflight && failed.ok()) {
-      ckpt::Status st = cp.wait_for(inflight->checkpoint);
-      if (st.code() == ckpt::Code::kFailedPrecondition) return st;  // fenced
-      // A failed checkpoint's pages are saved by the next one: if that one is durable,
-      // so are the writes of both rounds.
-      if (!st.ok() && !cur.checkpoint.empty()) {
-        st = cp.wait_for(cur.checkpoint);
-        if (st.code() == ckpt::Code::kFailedPrecondition) return st;
-        if (st.ok()) {
-          release(clients, *inflight, st);
-          inflight.reset();
-          release(clients, cur, st);
-          cur = Round{};
-        }
-      }
-      if (!st.ok()) failed = st;
-    }
-    if (!failed.ok()) {
-      CKPT_RETURN_IF_ERROR(roll_back(table, cp, failed));
-      if (inflight) release(clients, *inflight, failed);
-      inflight.reset();
-      release(clients, cur, failed);
-    } else {
-      if (inflight) release(clients, *inflight, {});
-      inflight.reset();
-      // A round without writes read state that is durable now (the round before it was
-      // just released): its replies go at once.
-      if (cur.checkpoint.empty()) {
-        release(clients, cur, {});
-      } else {
-        inflight = std::make_unique<Round>(std::move(cur));
-      }
+    for (auto& c : clients) {
+      std::string out;
+      for (const auto& r : c.batch) out += answer(r, committed, db.table()) + "\n";
+      c.batch.clear();
+      if (!out.empty()) send_all(c, out);
     }
     std::erase_if(clients, [](const Client& c) {
       if (c.closed) ::close(c.fd);

@@ -1,25 +1,24 @@
-// ckpt-kv's client loop with pipelined group commit. Every request that is waiting is
-// applied (a round); if any of them wrote, one checkpoint is taken, and the round's
-// replies are held until that checkpoint is durable (with sync replication: committed
-// on the spare). While one round's checkpoint travels to the spare, the next round is
-// applied and checkpointed (its local commit overlapping the trip), then the first
-// round's replies are released (Checkpointer::wait_for). A failed commit rolls the
-// table back to the newest committed checkpoint and answers the round with ERR.
+// ckpt-kv's client loop with group commit: every request that is waiting is applied,
+// then, if any of them wrote, one checkpoint is taken and waited for (with sync
+// replication: until the spare has committed it), and only then are the replies sent.
+// Requests that arrive meanwhile wait in the socket buffers and form the next batch.
+// If the commit fails, the table is rolled back, every write of the batch is answered
+// ERR and every read of the batch is answered again from the rolled-back table.
 #pragma once
 
-#include <ckpt/checkpointer.h>
+#include <ckpt/status.h>
 
 #include <string>
 
-#include "table.h"
+#include "durable_table.h"
 
 namespace kv {
 
-// Serves clients on `listen_fd` until a fatal error (returned, with context). `table`
-// lives in an arena of `cp`.
-ckpt::Status serve(int listen_fd, Table& table, ckpt::Checkpointer& cp);
+// Serves clients on `listen_fd` (non-blocking) until a fatal error (returned, with
+// context; kFailedPrecondition: fenced).
+ckpt::Status serve(int listen_fd, DurableTable& db);
 
-// A listening TCP socket on "host:port", or -1 with a message in `error`.
+// A listening non-blocking TCP socket on "host:port", or -1 with a message in `error`.
 int listen_on(const std::string& address, std::string& error);
 
 }  // namespace kv

@@ -74,6 +74,15 @@ struct Table {
     return true;
   }
 
+  // Empties the table, writing only the slots that were in use (so only their pages
+  // are dirty for the next checkpoint).
+  void clear() {
+    for (uint64_t i = 0; i < capacity; ++i)
+      if (slots[i].state != 0) std::memset(&slots[i], 0, sizeof(Slot));
+    count = 0;
+    writes = 0;
+  }
+
   void del(std::string_view k) {
     if (Slot* s = find(k)) {
       s->state = 2;

@@ -1,6 +1,7 @@
 #include "replication/kv_cluster.h"
 
 #include <arpa/inet.h>
+#include <ckpt/replication.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -114,7 +115,8 @@ bool KvClient::call(const std::vector<std::string>& lines, std::vector<std::stri
 }
 
 void write_until_stopped(int port, const std::string& prefix, int clients, int pipeline,
-                         std::atomic<bool>& stop, std::map<std::string, std::string>& acked) {
+                         std::atomic<bool>& stop, std::map<std::string, std::string>& acked,
+                         const std::string& value_prefix) {
   std::mutex mu;
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c)
@@ -124,18 +126,65 @@ void write_until_stopped(int port, const std::string& prefix, int clients, int p
       for (int n = 0; !stop; n += pipeline) {
         lines.clear();
         for (int i = n; i < n + pipeline; ++i)
-          lines.push_back("SET " + prefix + std::to_string(c) + "-" + std::to_string(i) + " v" +
-                          std::to_string(i));
+          lines.push_back("SET " + prefix + std::to_string(c) + "-" + std::to_string(i) + " " +
+                          value_prefix + std::to_string(i));
         bool ok = client.call(lines, replies);
         std::lock_guard<std::mutex> lk(mu);
         for (size_t i = 0; i < replies.size(); ++i)
           if (replies[i] == "OK")
             acked[prefix + std::to_string(c) + "-" + std::to_string(n + i)] =
-                "v" + std::to_string(n + i);
+                value_prefix + std::to_string(n + i);
         if (!ok) return;
       }
     });
   for (auto& t : threads) t.join();
+}
+
+void KvCluster::SetUp() { ASSERT_TRUE(write_new_psk(psk).ok()); }
+
+std::unique_ptr<Proc> KvCluster::start_kv(const std::string& role, const std::string& key,
+                                          const std::vector<std::string>& addresses,
+                                          const std::vector<std::string>& options) {
+  std::vector<std::string> argv = {CKPT_KV, "--role", role,           "--store", dir.sub(role),
+                                   "--psk", key,      "--timeout-ms", timeout_ms};
+  argv.insert(argv.end(), addresses.begin(), addresses.end());
+  argv.insert(argv.end(), options.begin(), options.end());
+  return std::make_unique<Proc>(argv, dir.sub(role + ".log"));
+}
+
+void KvCluster::start_spare(const std::string& key) {
+  spare =
+      start_kv("spare", key, {"--listen", loopback(repl_port), "--clients", loopback(spare_port)},
+               spare_options);
+}
+
+void KvCluster::start_primary() {
+  primary =
+      start_kv("primary", psk, {"--listen", loopback(primary_port), "--spare", loopback(repl_port)},
+               primary_options);
+}
+
+std::string KvCluster::logs() {
+  return "--- primary:\n" + read_file_text(dir.sub("primary.log")) + "--- spare:\n" +
+         read_file_text(dir.sub("spare.log"));
+}
+
+void KvCluster::expect_all_readable_on_spare(const std::map<std::string, std::string>& acked) {
+  KvClient client(connect_within(spare_port, 10000));
+  std::vector<std::string> lines, replies;
+  for (const auto& [k, v] : acked) lines.push_back("GET " + k);
+  ASSERT_TRUE(client.call(lines, replies)) << logs();
+  size_t i = 0, missing = 0;
+  for (const auto& [k, v] : acked) missing += replies[i++] != "VALUE " + v;
+  EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged writes\n" << logs();
+}
+
+void KvCluster::expect_spare_store_verifies(const std::vector<std::string>& cli_options) {
+  spare->kill9();
+  std::vector<std::string> argv = {CKPT_CLI, "verify", "--store", dir.sub("spare")};
+  argv.insert(argv.end(), cli_options.begin(), cli_options.end());
+  std::string out;
+  EXPECT_EQ(run(argv, &out), 0) << out;
 }
 
 }  // namespace ckpt::test

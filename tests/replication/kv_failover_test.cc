@@ -2,8 +2,10 @@
 // moments under write load; every acknowledged write must be readable from the spare
 // after takeover, and the spare's store must verify. A stale primary is fenced; a
 // restarted spare catches up; a peer with the wrong key is refused. A standalone server
-// (no spare) keeps what it acknowledged across a kill.
+// (no spare) keeps what it acknowledged across a kill. A commit that fails (stopped
+// spare) leaves nothing of its batch visible. Bad command lines are refused.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <chrono>
@@ -21,49 +23,7 @@ namespace {
 
 using test::Proc;
 
-struct KvCluster : ::testing::Test {
-  test::TempDir dir;
-  std::string psk = dir.sub("psk");
-  int repl_port = test::free_port(), primary_port = test::free_port(),
-      spare_port = test::free_port();
-  std::unique_ptr<Proc> primary, spare;
-
-  void SetUp() override { ASSERT_TRUE(write_new_psk(psk).ok()); }
-
-  void start_spare(const std::string& key) {
-    spare = std::make_unique<Proc>(
-        std::vector<std::string>{CKPT_KV, "--role", "spare", "--store", dir.sub("spare"), "--psk",
-                                 key, "--listen", test::loopback(repl_port), "--clients",
-                                 test::loopback(spare_port), "--timeout-ms", "300"},
-        dir.sub("spare.log"));
-  }
-  void start_primary() {
-    primary = std::make_unique<Proc>(
-        std::vector<std::string>{CKPT_KV, "--role", "primary", "--store", dir.sub("primary"),
-                                 "--psk", psk, "--listen", test::loopback(primary_port), "--spare",
-                                 test::loopback(repl_port), "--timeout-ms", "300"},
-        dir.sub("primary.log"));
-  }
-  std::string logs() {
-    return "--- primary:\n" + test::read_file_text(dir.sub("primary.log")) + "--- spare:\n" +
-           test::read_file_text(dir.sub("spare.log"));
-  }
-  // Every acked key, read back from the spare's client port (after takeover).
-  void expect_all_readable_on_spare(const std::map<std::string, std::string>& acked) {
-    test::KvClient client(test::connect_within(spare_port, 10000));
-    std::vector<std::string> lines, replies;
-    for (const auto& [k, v] : acked) lines.push_back("GET " + k);
-    ASSERT_TRUE(client.call(lines, replies)) << logs();
-    size_t i = 0, missing = 0;
-    for (const auto& [k, v] : acked) missing += replies[i++] != "VALUE " + v;
-    EXPECT_EQ(missing, 0u) << "of " << acked.size() << " acknowledged writes\n" << logs();
-  }
-  void expect_spare_store_verifies() {
-    spare->kill9();
-    std::string out;
-    EXPECT_EQ(test::run({CKPT_CLI, "verify", "--store", dir.sub("spare")}, &out), 0) << out;
-  }
-};
+using test::KvCluster;
 
 TEST_F(KvCluster, PrimaryKilledAtRandomMomentsLosesNoAcknowledgedWrite) {
   std::mt19937 rng(std::random_device{}());
@@ -175,6 +135,134 @@ TEST_F(KvCluster, StandaloneServerKeepsAcknowledgedWritesAcrossAKill) {
   test::KvClient client(test::connect_within(primary_port, 10000));
   ASSERT_TRUE(client.call({"GET a", "GET b"}, replies)) << logs();
   EXPECT_EQ(replies, (std::vector<std::string>{"VALUE 1", "VALUE 2"})) << logs();
+}
+
+// Sends `line` until it is answered OK (the spare may take a few rounds to come back).
+bool acknowledged_within(test::KvClient& client, const std::string& line, int attempts) {
+  std::vector<std::string> replies;
+  for (int i = 0; i < attempts; ++i)
+    if (client.call({line}, replies) && replies[0] == "OK") return true;
+  return false;
+}
+
+// A stopped spare acknowledges nothing, so with --sync-timeout-ms the commit of a batch
+// fails: its writes are answered ERR, the table is rolled back to the last committed
+// checkpoint (or to empty before the first), and the batch's reads — including those
+// after a write of the batch — are answered from the rolled-back table. The refused
+// writes stay invisible, later writes are acknowledged once the spare is back, and the
+// spare's state after a takeover has the acknowledged writes and not the refused one.
+TEST_F(KvCluster, FailedCommitLeavesNothingOfItsBatchVisible) {
+  timeout_ms = "3000";  // neither side declares the stopped peer lost meanwhile
+  primary_options = {"--sync-timeout-ms", "300"};
+  start_spare(psk);
+  start_primary();
+  test::KvClient client(test::connect_within(primary_port, 10000));
+  std::vector<std::string> r;
+  ASSERT_TRUE(client.call({"GET a"}, r)) << logs();  // serving
+
+  // Before any checkpoint committed: rolled back to an empty table.
+  ASSERT_EQ(::kill(spare->pid(), SIGSTOP), 0);
+  ASSERT_TRUE(client.call({"SET a 0", "GET a"}, r)) << logs();
+  EXPECT_EQ(r[0].rfind("ERR not committed: ", 0), 0u) << r[0];
+  EXPECT_EQ(r[1], "NOTFOUND");
+  ASSERT_EQ(::kill(spare->pid(), SIGCONT), 0);
+  ASSERT_TRUE(acknowledged_within(client, "SET a 1", 20)) << logs();
+
+  // After: rolled back to the checkpoint that acknowledged a=1.
+  ASSERT_EQ(::kill(spare->pid(), SIGSTOP), 0);
+  ASSERT_TRUE(client.call({"GET a", "SET a 2", "SET b 1", "GET a", "GET b"}, r)) << logs();
+  EXPECT_EQ(r[0], "VALUE 1");
+  EXPECT_EQ(r[1].rfind("ERR not committed: ", 0), 0u) << r[1];
+  EXPECT_EQ(r[2].rfind("ERR not committed: ", 0), 0u) << r[2];
+  EXPECT_EQ(r[3], "VALUE 1");  // it followed `SET a 2` in the failed batch
+  EXPECT_EQ(r[4], "NOTFOUND");
+  ASSERT_TRUE(client.call({"GET a", "GET b"}, r)) << logs();  // a batch without writes
+  EXPECT_EQ(r, (std::vector<std::string>{"VALUE 1", "NOTFOUND"}));
+  ASSERT_EQ(::kill(spare->pid(), SIGCONT), 0);
+  ASSERT_TRUE(acknowledged_within(client, "SET c 1", 20)) << logs();
+  ASSERT_TRUE(client.call({"GET a", "GET b", "GET c"}, r)) << logs();
+  EXPECT_EQ(r, (std::vector<std::string>{"VALUE 1", "NOTFOUND", "VALUE 1"})) << logs();
+  EXPECT_NE(test::read_file_text(dir.sub("primary.log")).find("table rolled back to checkpoint"),
+            std::string::npos)
+      << logs();
+
+  primary->kill9();
+  expect_all_readable_on_spare({{"a", "1"}, {"c", "1"}});
+  test::KvClient on_spare(test::connect_within(spare_port, 10000));
+  ASSERT_TRUE(on_spare.call({"GET b"}, r)) << logs();
+  EXPECT_EQ(r[0], "NOTFOUND") << logs();
+}
+
+// While every round lasts a whole commit (a write per round, the spare stopped so each
+// commit waits out --sync-timeout-ms), clients that connect at once are all accepted in
+// the same round and answered within a few rounds, not one more round per client.
+TEST_F(KvCluster, ConnectionsWaitingAreAllAcceptedInOneRound) {
+  timeout_ms = "3000";
+  primary_options = {"--sync-timeout-ms", "300"};
+  start_spare(psk);
+  start_primary();
+  test::KvClient writer(test::connect_within(primary_port, 10000));
+  std::vector<std::string> r;
+  ASSERT_TRUE(writer.call({"GET a"}, r)) << logs();
+  ASSERT_EQ(::kill(spare->pid(), SIGSTOP), 0);
+  std::atomic<bool> stop{false};
+  std::atomic<int> rounds{0};  // replies to the writer: one per round
+  std::thread w([&] {
+    std::vector<std::string> replies;
+    while (!stop && writer.call({"SET w 1"}, replies)) ++rounds;
+  });
+  while (rounds == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const int start = rounds;
+  constexpr int kClients = 8;
+  std::vector<int> answered_at(kClients, -1);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c)
+    clients.emplace_back([&, c] {
+      test::KvClient client(test::connect_within(primary_port, 5000));
+      std::vector<std::string> replies;
+      if (client.call({"GET a"}, replies)) answered_at[c] = rounds - start;
+    });
+  for (auto& t : clients) t.join();
+  stop = true;
+  ::kill(spare->pid(), SIGCONT);
+  w.join();
+  for (int c = 0; c < kClients; ++c) {
+    EXPECT_GE(answered_at[c], 0) << "client " << c << " got no answer\n" << logs();
+    EXPECT_LE(answered_at[c], 3) << "client " << c << ": rounds before its answer\n" << logs();
+  }
+}
+
+// Malformed command lines: exit 2, the reason and the usage on stderr.
+TEST(KvArgs, BadNumbersUnknownOptionsAndMissingValuesAreRefused) {
+  test::TempDir dir;
+  const std::vector<std::string> primary = {CKPT_KV,       "--role",  "primary",      "--store",
+                                            dir.sub("s"),  "--psk",   dir.sub("psk"), "--listen",
+                                            "127.0.0.1:1", "--spare", "127.0.0.1:2"};
+  auto with = [](std::vector<std::string> argv, const std::vector<std::string>& more) {
+    argv.insert(argv.end(), more.begin(), more.end());
+    return argv;
+  };
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {with(primary, {"--timeout-ms", "abc"}), "ckpt-kv: --timeout-ms: 'abc' is not a number"},
+      {with(primary, {"--heartbeat-ms", "50ms"}),
+       "ckpt-kv: --heartbeat-ms: '50ms' is not a number"},
+      {with(primary, {"--timeout-ms", "99999999999"}), "'99999999999' is too large"},
+      {with(primary, {"--timeout-ms", "0"}), "--timeout-ms: must be at least 1"},
+      {with(primary, {"--bogus", "1"}), "ckpt-kv: unknown option '--bogus'"},
+      {with(primary, {"--clients", "127.0.0.1:3"}), "--role primary takes no --clients"},
+      {with(primary, {"--timeout-ms"}), "--timeout-ms: missing value"},
+      {{CKPT_KV, "--role", "spare", "--store", dir.sub("s")}, "--role spare needs --psk"},
+      {{CKPT_KV, "--role", "backup"}, "unknown role 'backup'"},
+  };
+  for (const auto& [argv, message] : cases) {
+    const std::string log = dir.sub("log");
+    std::filesystem::remove(log);
+    Proc kv(argv, log);
+    EXPECT_EQ(kv.wait_exit(5000), 2) << message;
+    const std::string err = test::read_file_text(log);
+    EXPECT_NE(err.find(message), std::string::npos) << err;
+    EXPECT_NE(err.find("usage: ckpt-kv"), std::string::npos) << err;
+  }
 }
 
 }  // namespace
