@@ -81,7 +81,16 @@ Status PrimaryStream::wait_acked(uint64_t seq) {
 
 Status PrimaryStream::wait_lag() {
   std::unique_lock<std::mutex> lk(mu_);
-  cv_.wait(lk, [&] { return state_.fenced || stop_ || state_.lag <= opt_.max_lag; });
+  auto done = [&] { return state_.fenced || stop_ || state_.lag <= opt_.max_lag; };
+  if (opt_.mode == ReplicationMode::kSync && opt_.sync_timeout_ms > 0) {
+    if (!cv_.wait_for(lk, std::chrono::milliseconds(opt_.sync_timeout_ms), done))
+      return Status(Code::kIoError, "spare " + opt_.spare + " is " + std::to_string(state_.lag) +
+                                        " checkpoints behind for more than " +
+                                        std::to_string(opt_.sync_timeout_ms) + " ms (" +
+                                        state_.last_error + ")");
+  } else {
+    cv_.wait(lk, done);
+  }
   if (state_.fenced) return Status(Code::kFailedPrecondition, "fenced: " + state_.last_error);
   return {};
 }

@@ -42,7 +42,8 @@ class PrimaryStream {
   // Sync mode: blocks until the spare has committed `seq` (or a newer one). Fails when
   // fenced, or after sync_timeout_ms.
   Status wait_acked(uint64_t seq);
-  // Async mode: blocks while more than max_lag checkpoints are unacknowledged.
+  // Blocks while more than max_lag checkpoints are unacknowledged (in sync mode at most
+  // sync_timeout_ms, when set).
   Status wait_lag();
   ReplicationState state() const;
   uint64_t epoch() const { return epoch_; }

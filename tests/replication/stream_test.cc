@@ -93,6 +93,25 @@ TEST_F(ReplicationStream, WaitForReleasesOneCheckpointWhileTheNextIsOnItsWay) {
   EXPECT_TRUE(cp->wait().ok());
 }
 
+TEST_F(ReplicationStream, WithoutASpareSyncTimeoutBoundsEveryWaitAndCommitsLocally) {
+  const int port = test::free_port();  // nothing listens there
+  auto cp = primary(test::loopback(port), {.max_lag = 1, .sync_timeout_ms = 200});
+  ASSERT_TRUE(cp);
+  for (int i = 0; i < 3; ++i) {
+    state[i * 4096] ^= 1;
+    auto id = cp->checkpoint();  // never blocks for good, however far behind the spare is
+    EXPECT_TRUE(id.ok() || id.status().message().find("behind") != std::string::npos)
+        << id.status().to_string();
+  }
+  Status st = cp->wait();
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("not on the spare"), std::string::npos) << st.to_string();
+  cp.reset();
+  auto s = Store::open(dir.sub("primary"), {});
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ((*s)->list()->size(), 3u);  // committed locally all the same
+}
+
 TEST_F(ReplicationStream, LateSpareCatchesUpWithTheNewestCheckpoint) {
   // A port nobody listens on yet: reserve one, free it, start the spare there later.
   std::string addr;
