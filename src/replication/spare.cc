@@ -139,7 +139,11 @@ class SpareImpl {
       if (!ready.ok()) return {ready.status().message(), false};
       if (*ready) {
         auto frame = ch.receive(static_cast<int>(opt.timeout_ms));
-        if (!frame.ok()) return {frame.status().message(), !ch.peer_closed()};
+        // Closed, reset or silent mid-frame: gone. A garbled frame: the primary will
+        // reconnect (and a peer without the key never got this far).
+        if (!frame.ok())
+          return {frame.status().message(),
+                  !ch.peer_closed() && frame.status().code() == Code::kCorruption};
         heard = monotonic_ns();
         if (frame->type == kMsgGoodbye)
           return {
