@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <set>
 #include <unordered_set>
 
+#include "crypt/envelope.h"
+#include "crypt/store_crypto.h"
 #include "replication/epoch.h"
 #include "replication/wire.h"
 #include "store/format.h"
@@ -255,9 +258,20 @@ Status PrimaryStream::ship(SecureChannel& ch, const Shipment& s,
                            const std::vector<TreeLevels>* base) {
   const int timeout = static_cast<int>(opt_.timeout_ms);
   uint64_t objects_sent = 0, bytes_sent = 0;
-  CKPT_RETURN_IF_ERROR(send_objects(ch, s, base, objects_sent, bytes_sent));
-  if (s.sealed)
+  std::set<crypt::KeyId> keys;  // data keys of the sealed objects sent
+  CKPT_RETURN_IF_ERROR(send_objects(ch, s, base, keys, objects_sent, bytes_sent));
+  if (s.sealed) {
+    // Objects shared with older checkpoints were sealed under those checkpoints' data
+    // keys, which a spare that skipped them lacks: every key an object needs goes along.
+    keys.erase(s.key_id);
+    for (const auto& k : keys) {
+      const std::string path = reader_->layout().key(crypt::key_id_hex(k));
+      auto bytes = read_file(path);
+      if (!bytes.ok()) return bytes.status().with_context("data key of objects sent");
+      CKPT_RETURN_IF_ERROR(ch.send(kMsgKey, encode_key_file({.id = k, .bytes = *bytes})));
+    }
     CKPT_RETURN_IF_ERROR(ch.send(kMsgKey, encode_key_file({.id = s.key_id, .bytes = s.key_file})));
+  }
   CKPT_RETURN_IF_ERROR(ch.send(kMsgManifest, s.manifest_file));
   CKPT_ASSIGN_OR_RETURN(Frame f, reply(ch, kMsgAck, timeout + kCommitAllowanceMs));
   CKPT_ASSIGN_OR_RETURN(Ack ack, decode_ack(f.body));
@@ -275,7 +289,8 @@ Status PrimaryStream::ship(SecureChannel& ch, const Shipment& s,
 }
 
 Status PrimaryStream::send_objects(SecureChannel& ch, const Shipment& s,
-                                   const std::vector<TreeLevels>* base, uint64_t& objects_sent,
+                                   const std::vector<TreeLevels>* base,
+                                   std::set<crypt::KeyId>& keys, uint64_t& objects_sent,
                                    uint64_t& bytes_sent) {
   const int timeout = static_cast<int>(opt_.timeout_ms);
   const uint64_t fanout = reader_->header().fanout;
@@ -332,6 +347,11 @@ Status PrimaryStream::send_objects(SecureChannel& ch, const Shipment& s,
           return Status(Code::kCorruption, objects->describe(e.id) + " is a " +
                                                object_type_name(hdr.type) + ", the tree says " +
                                                object_type_name(e.type));
+        if (hdr.codec & format::kCodecSealed) {
+          crypt::EnvelopeView env;
+          CKPT_RETURN_IF_ERROR(crypt::parse_envelope(stored, env, objects->describe(e.id)));
+          keys.insert(env.key_id);
+        }
         batch.add(hdr.type, hdr.codec, hdr.raw_len, e.id, stored);
         ++objects_sent;
         bytes_sent += stored.size();

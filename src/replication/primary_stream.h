@@ -15,9 +15,11 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
+#include "crypt/secret.h"
 #include "replication/secure_channel.h"
 #include "replication/shipment.h"
 #include "store/store_impl.h"
@@ -58,8 +60,9 @@ class PrimaryStream {
   // (null: none), whose objects are not offered again.
   Status ship(SecureChannel& ch, const Shipment& s, const std::vector<TreeLevels>* base);
   // Sends the objects of `s` the spare lacks: OFFER/WANT/OBJECTS per tree level.
+  // `keys` receives the data key ids of the sealed objects sent.
   Status send_objects(SecureChannel& ch, const Shipment& s, const std::vector<TreeLevels>* base,
-                      uint64_t& objects, uint64_t& bytes);
+                      std::set<crypt::KeyId>& keys, uint64_t& objects, uint64_t& bytes);
   Result<Frame> reply(SecureChannel& ch, uint8_t expected, int timeout_ms);
   void fail(const Status& st);
 

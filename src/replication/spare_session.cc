@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "crypt/envelope.h"
 #include "crypt/store_crypto.h"
 #include "replication/wire.h"
 #include "store/compress.h"
@@ -72,7 +73,13 @@ Status SpareSession::on_objects(Frame& f) {
     // A plain object is verified here: its id is the SHA-256 of its raw bytes. A sealed
     // one cannot be without the store's keys; the authenticated channel vouches for it
     // and AES-GCM checks it at every read (docs/replication.md, "Encrypted stores").
-    if (!sealed_store) CKPT_RETURN_IF_ERROR(verify_plain(o));
+    if (!sealed_store) {
+      CKPT_RETURN_IF_ERROR(verify_plain(o));
+    } else {  // its data key must be here before the manifest commits
+      crypt::EnvelopeView env;
+      CKPT_RETURN_IF_ERROR(crypt::parse_envelope(o.stored, env, "object " + o.id.hex()));
+      needed_keys_.insert(env.key_id);
+    }
     if (objects_->contains(o.id) || staged_.contains(o.id)) continue;
     fresh.push_back({o.type, o.codec, o.raw_len, o.id, o.stored});
     staged_.insert(o.id);
@@ -154,6 +161,12 @@ Status SpareSession::on_manifest(const Frame& f) {
     // The manifest becomes this store's: stamp our uuid (manifests name their store).
     m.store_uuid = h.uuid;
   }
+  for (const auto& k : needed_keys_)
+    if (!path_exists(store_.layout().key(crypt::key_id_hex(k))))
+      return Status(Code::kCorruption, "checkpoint " + m.id_hex() +
+                                           ": objects sealed with data key " +
+                                           crypt::key_id_hex(k) + " arrived without that key");
+  needed_keys_.clear();
   if (!wanted_.empty())
     return Status(Code::kCorruption,
                   "checkpoint " + m.id_hex() + ": " + std::to_string(wanted_.size()) +

@@ -10,6 +10,7 @@
 #include <ckpt/status.h>
 
 #include <memory>
+#include <set>
 #include <unordered_set>
 
 #include "replication/pack_appender.h"
@@ -50,6 +51,7 @@ class SpareSession {
   uint64_t pack_bytes_ = 0;                 // queued into pack_ so far
   std::unordered_set<Digest, DigestHash> staged_;
   std::unordered_set<Digest, DigestHash> wanted_;  // asked for, not yet received
+  std::set<std::array<uint8_t, 16>> needed_keys_;  // data keys of sealed objects received
   std::vector<uint8_t> scratch_;
   uint64_t committed_seq_ = 0;
 };

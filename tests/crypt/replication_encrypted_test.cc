@@ -91,6 +91,36 @@ TEST_F(EncryptedReplication, SpareHoldsCiphertextOnlyAndRestoresAfterTakeoverWit
   checkpoint_of(**taken);
 }
 
+TEST_F(EncryptedReplication, RestartedSpareIsStillAReplicaAndCatchesUp) {
+  std::string address;
+  auto cp = std::unique_ptr<Checkpointer>();
+  {
+    SpareThread spare(dir.sub("spare"), psk);
+    address = spare.address();
+    cp = primary(address, 3000);
+    ASSERT_TRUE(cp);
+    checkpoint_of(*cp);
+  }  // the spare stops; the primary keeps checkpointing locally
+  for (size_t page = 40; page < 44; ++page) mem[page * 4096] ^= 0x77;
+  ASSERT_TRUE(cp->checkpoint().ok());
+  SpareThread again(dir.sub("spare"), psk, address);  // same store, same address
+  for (size_t page = 50; page < 52; ++page) mem[page * 4096] ^= 0x11;
+  Status st = cp->checkpoint().status();
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  st = cp->wait();
+  ASSERT_TRUE(st.ok()) << st.to_string() << "\n" << again.log();
+  EXPECT_EQ(cp->replication_state().acked_seq, 3u);
+  EXPECT_EQ(again.log().find("now a replica"), std::string::npos) << again.log();  // already one
+  auto s = Store::open(dir.sub("spare"), with_identity(keys.admin.private_key));
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  auto back = (*s)->read_stream("latest", "mem");
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(*back, mem);
+  auto report = (*s)->verify();
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->ok());
+}
+
 TEST_F(EncryptedReplication, SpareStoreOfAnotherStoreIsRefusedByName) {
   const std::string other = dir.sub("spare");
   {
