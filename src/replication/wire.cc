@@ -84,7 +84,8 @@ std::vector<uint8_t> encode_want(const std::vector<bool>& want) {
 }
 
 Result<std::vector<bool>> decode_want(std::span<const uint8_t> b, size_t offered) {
-  if (b.size() != (offered + 7) / 8) return garbled("want");
+  if (offered / 8 > b.size() || b.size() != offered / 8 + (offered % 8 != 0))
+    return garbled("want");  // (offered + 7) / 8 could overflow
   std::vector<bool> out(offered);
   for (size_t i = 0; i < offered; ++i) out[i] = b[i / 8] >> (i % 8) & 1;
   return out;

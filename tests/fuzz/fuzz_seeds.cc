@@ -12,6 +12,7 @@
 #include "crypt/recipients.h"
 #include "crypt/wrapped_key.h"
 #include "fuzz_crypt.h"
+#include "replication/wire.h"
 #include "store/format.h"
 #include "store/manifest.h"
 #include "store/pack_format.h"
@@ -197,6 +198,32 @@ int main(int argc, char** argv) {
     auto rb = crypt::encode_recipients(r, fuzz::fixed_data_key());
     rb.insert(rb.begin(), 1);
     ok &= write(dir, "fuzz_key_files", "seed-recipients", rb);
+  }
+  {  // Replication messages, each behind its selector byte.
+    auto seed = [&](uint8_t selector, std::vector<uint8_t> body, const char* name) {
+      body.insert(body.begin(), selector);
+      ok &= write(dir, "fuzz_replication_wire", name, body);
+    };
+    seed(0,
+         encode_hello({.epoch = 3,
+                       .chunk_size = 4096,
+                       .fanout = 64,
+                       .flags = 1,
+                       .store_uuid = fuzz::fixed_uuid(),
+                       .primary = "host pid 1"}),
+         "seed-hello");
+    seed(1, encode_welcome({.verdict = Verdict::kFenced, .epoch = 4, .message = "fenced"}),
+         "seed-welcome");
+    std::vector<OfferEntry> offer{{1, digest_of("a")}, {2, digest_of("b")}};
+    seed(2, encode_offer(offer), "seed-offer");
+    ObjectBatch batch;
+    const uint8_t raw[6] = {1, 2, 3, 4, 5, 6};
+    batch.add(1, 0, 6, sha256(raw, 6), raw);
+    batch.add(2, 1, 9, digest_of("n"), std::span(raw, 4));
+    seed(3, batch.take(), "seed-objects");
+    seed(4, encode_store_files({.header = {1, 2}, .dedup_key = {3}, .recipients = {4, 5}}),
+         "seed-store-files");
+    seed(4, encode_key_file({.id = {7}, .bytes = {8, 9}}), "seed-key");
   }
   return ok ? 0 : 1;
 }

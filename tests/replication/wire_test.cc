@@ -49,6 +49,7 @@ TEST(ReplicationWire, MessagesRoundTripAndTruncationsFail) {
   auto wb = encode_want(want);
   EXPECT_EQ(*decode_want(wb, 3), want);
   EXPECT_FALSE(decode_want(wb, 9).ok());
+  EXPECT_FALSE(decode_want({}, SIZE_MAX - 2).ok());  // the byte count must not overflow
 
   ObjectBatch batch;
   const uint8_t raw[5] = {1, 2, 3, 4, 5};
