@@ -132,7 +132,7 @@ void CheckpointerImpl::persist(Manifest m, Snapshot snap, uint64_t stall_ns,
 void CheckpointerImpl::replicate(const Manifest& m) {
   // The trees as this checkpoint left them, so the stream walks them without reading
   // nodes back (persist jobs run one at a time: nothing changes them meanwhile).
-  std::optional<std::vector<TreeLevels>> trees(std::in_place);
+  auto trees = std::make_shared<std::vector<TreeLevels>>();
   std::unique_lock<std::mutex> lk(mu);
   for (const auto& s : m.streams) {
     if (s.root == Digest{}) continue;

@@ -57,13 +57,12 @@ PrimaryStream::~PrimaryStream() {
   if (thread_.joinable()) thread_.join();
 }
 
-void PrimaryStream::committed(uint64_t seq, const std::string& id_hex,
-                              std::optional<std::vector<TreeLevels>> trees) {
+void PrimaryStream::committed(uint64_t seq, const std::string& id_hex, SharedTrees trees) {
   std::lock_guard<std::mutex> lk(mu_);
   state_.committed_seq = seq;
   target_id_ = id_hex;
   target_trees_ = std::move(trees);
-  state_.lag = seq > state_.acked_seq ? seq - state_.acked_seq : 0;
+  update_lag_locked();
   cv_.notify_all();
 }
 
@@ -101,6 +100,11 @@ Status PrimaryStream::wait_lag() {
 ReplicationState PrimaryStream::state() const {
   std::lock_guard<std::mutex> lk(mu_);
   return state_;
+}
+
+void PrimaryStream::update_lag_locked() {
+  state_.lag =
+      state_.committed_seq > state_.acked_seq ? state_.committed_seq - state_.acked_seq : 0;
 }
 
 void PrimaryStream::fail(const Status& st) {
@@ -182,8 +186,7 @@ Status PrimaryStream::session(SecureChannel& ch) {
     std::lock_guard<std::mutex> lk(mu_);
     state_.connected = true;
     state_.acked_seq = std::max(state_.acked_seq, w.latest_seq);
-    state_.lag =
-        state_.committed_seq > state_.acked_seq ? state_.committed_seq - state_.acked_seq : 0;
+    update_lag_locked();
     state_.last_error.clear();
     logged_error_.clear();
   }
@@ -192,11 +195,11 @@ Status PrimaryStream::session(SecureChannel& ch) {
     log_("replicating to spare " + opt_.spare + " (it has seq " + std::to_string(w.latest_seq) +
          ")");
   uint64_t heard = monotonic_ns(), sent = monotonic_ns();
-  std::unique_ptr<std::vector<TreeLevels>> base;  // trees of the last checkpoint acked here
+  SharedTrees base;  // trees of the last checkpoint acked on this connection
   for (;;) {
     uint64_t seq = 0;
     std::string id;
-    std::optional<std::vector<TreeLevels>> trees;
+    SharedTrees trees;
     {
       std::unique_lock<std::mutex> lk(mu_);
       auto due = [&] {
@@ -221,10 +224,10 @@ Status PrimaryStream::session(SecureChannel& ch) {
       }
       if (!shipment.ok()) return shipment.status();
       CKPT_RETURN_IF_ERROR(
-          ship(ch, *shipment, base.get()).with_context("checkpoint seq " + std::to_string(seq)));
+          ship(ch, *shipment, base).with_context("checkpoint seq " + std::to_string(seq)));
       // The spare now holds every object of these trees, for the rest of this connection
       // (it holds its store's writer lock: nothing removes them meanwhile).
-      base = std::make_unique<std::vector<TreeLevels>>(std::move(shipment->trees));
+      base = shipment->trees;
       heard = sent = monotonic_ns();
       continue;
     }
@@ -254,8 +257,7 @@ Status PrimaryStream::send_store_files(SecureChannel& ch) {
   return ch.send(kMsgStore, encode_store_files(files));
 }
 
-Status PrimaryStream::ship(SecureChannel& ch, const Shipment& s,
-                           const std::vector<TreeLevels>* base) {
+Status PrimaryStream::ship(SecureChannel& ch, const Shipment& s, const SharedTrees& base) {
   const int timeout = static_cast<int>(opt_.timeout_ms);
   uint64_t objects_sent = 0, bytes_sent = 0;
   std::set<crypt::KeyId> keys;  // data keys of the sealed objects sent
@@ -280,16 +282,14 @@ Status PrimaryStream::ship(SecureChannel& ch, const Shipment& s,
                                          ", expected " + std::to_string(s.seq));
   std::lock_guard<std::mutex> lk(mu_);
   state_.acked_seq = std::max(state_.acked_seq, s.seq);
-  state_.lag =
-      state_.committed_seq > state_.acked_seq ? state_.committed_seq - state_.acked_seq : 0;
+  update_lag_locked();
   state_.objects_sent += objects_sent;
   state_.bytes_sent += bytes_sent;
   cv_.notify_all();
   return {};
 }
 
-Status PrimaryStream::send_objects(SecureChannel& ch, const Shipment& s,
-                                   const std::vector<TreeLevels>* base,
+Status PrimaryStream::send_objects(SecureChannel& ch, const Shipment& s, const SharedTrees& base,
                                    std::set<crypt::KeyId>& keys, uint64_t& objects_sent,
                                    uint64_t& bytes_sent) {
   const int timeout = static_cast<int>(opt_.timeout_ms);
@@ -300,7 +300,8 @@ Status PrimaryStream::send_objects(SecureChannel& ch, const Shipment& s,
     uint32_t level;
     uint64_t index;
   };
-  auto digest_at = [&](const Pos& p) -> const Digest& { return s.trees[p.tree][p.level][p.index]; };
+  const std::vector<TreeLevels>& trees = *s.trees;
+  auto digest_at = [&](const Pos& p) -> const Digest& { return trees[p.tree][p.level][p.index]; };
   // Known to the spare without asking: the same digest at the same place in the trees it
   // acknowledged on this connection (a changed page is offered alone, not with its 63
   // unchanged neighbours in the leaf above it).
@@ -311,8 +312,8 @@ Status PrimaryStream::send_objects(SecureChannel& ch, const Shipment& s,
   };
   std::vector<Pos> frontier;
   std::unordered_set<Digest, DigestHash> seen;
-  for (uint32_t t = 0; t < s.trees.size(); ++t) {
-    const TreeLevels& levels = s.trees[t];
+  for (uint32_t t = 0; t < trees.size(); ++t) {
+    const TreeLevels& levels = trees[t];
     if (levels.empty() || levels.back().size() != 1) continue;
     Pos root{t, static_cast<uint32_t>(levels.size() - 1), 0};
     if (digest_at(root) != Digest{} && !in_base(root) && seen.insert(digest_at(root)).second)
@@ -357,7 +358,7 @@ Status PrimaryStream::send_objects(SecureChannel& ch, const Shipment& s,
         bytes_sent += stored.size();
         const Pos& p = frontier[from + i];
         if (p.level > 0) {
-          const auto& below = s.trees[p.tree][p.level - 1];
+          const auto& below = trees[p.tree][p.level - 1];
           const uint64_t end = std::min<uint64_t>(below.size(), (p.index + 1) * fanout);
           for (uint64_t c = p.index * fanout; c < end; ++c) {
             const Pos child{p.tree, p.level - 1, c};

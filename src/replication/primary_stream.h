@@ -38,9 +38,8 @@ class PrimaryStream {
   ~PrimaryStream();
 
   // Checkpoint `id_hex` with `seq` was committed locally; `trees` are its streams' chunk
-  // trees (streams with a zero root left out), or nullopt to read them from the store.
-  void committed(uint64_t seq, const std::string& id_hex,
-                 std::optional<std::vector<TreeLevels>> trees);
+  // trees (streams with a zero root left out), or null to read them from the store.
+  void committed(uint64_t seq, const std::string& id_hex, SharedTrees trees);
   // Sync mode: blocks until the spare has committed `seq` (or a newer one). Fails when
   // fenced, or after sync_timeout_ms.
   Status wait_acked(uint64_t seq);
@@ -58,11 +57,13 @@ class PrimaryStream {
   Status send_store_files(SecureChannel& ch);
   // `base`: the trees of the last checkpoint the spare acknowledged on this connection
   // (null: none), whose objects are not offered again.
-  Status ship(SecureChannel& ch, const Shipment& s, const std::vector<TreeLevels>* base);
+  Status ship(SecureChannel& ch, const Shipment& s, const SharedTrees& base);
   // Sends the objects of `s` the spare lacks: OFFER/WANT/OBJECTS per tree level.
   // `keys` receives the data key ids of the sealed objects sent.
-  Status send_objects(SecureChannel& ch, const Shipment& s, const std::vector<TreeLevels>* base,
+  Status send_objects(SecureChannel& ch, const Shipment& s, const SharedTrees& base,
                       std::set<crypt::KeyId>& keys, uint64_t& objects, uint64_t& bytes);
+  // state_.lag from committed_seq and acked_seq (with mu_ held).
+  void update_lag_locked();
   Result<Frame> reply(SecureChannel& ch, uint8_t expected, int timeout_ms);
   void fail(const Status& st);
 
@@ -78,7 +79,7 @@ class PrimaryStream {
   bool stop_ = false;
   ReplicationState state_;
   std::string target_id_;  // newest committed checkpoint
-  std::optional<std::vector<TreeLevels>> target_trees_;
+  SharedTrees target_trees_;
   uint64_t unshippable_seq_ = 0;  // a sealed checkpoint this process cannot walk
   std::string logged_error_;
   std::thread thread_;

@@ -8,7 +8,7 @@
 namespace ckpt {
 
 Result<Shipment> load_shipment(StoreImpl& store, uint64_t seq, const std::string& id_hex,
-                               std::optional<std::vector<TreeLevels>> trees) {
+                               SharedTrees trees) {
   Shipment s;
   s.seq = seq;
   s.id_hex = id_hex;
@@ -39,13 +39,14 @@ Result<Shipment> load_shipment(StoreImpl& store, uint64_t seq, const std::string
   }
   if (s.seq == 0 && contents) s.seq = contents->seq;
   if (trees) {
-    s.trees = std::move(*trees);
+    s.trees = std::move(trees);
+    const auto& in_memory = *s.trees;
     if (contents) {  // the memory copy must describe this very checkpoint
       size_t t = 0;
       for (const auto& st : contents->streams) {
         if (st.root == Digest{}) continue;
-        if (t >= s.trees.size() || s.trees[t].empty() || s.trees[t].back().size() != 1 ||
-            s.trees[t].back()[0] != st.root)
+        if (t >= in_memory.size() || in_memory[t].empty() || in_memory[t].back().size() != 1 ||
+            in_memory[t].back()[0] != st.root)
           return Status(Code::kInternal, "checkpoint " + id_hex.substr(0, 12) +
                                              ": the tree of "
                                              "stream '" +
@@ -53,19 +54,21 @@ Result<Shipment> load_shipment(StoreImpl& store, uint64_t seq, const std::string
                                              "' in memory does not match its manifest");
         ++t;
       }
-      if (t != s.trees.size())
+      if (t != in_memory.size())
         return Status(Code::kInternal,
                       "checkpoint " + id_hex.substr(0, 12) + ": stream count mismatch");
     }
     return s;
   }
+  auto read = std::make_shared<std::vector<TreeLevels>>();
   for (const auto& st : contents->streams) {
     if (st.root == Digest{}) continue;
     TreeLevels levels;
     CKPT_RETURN_IF_ERROR(store.read_tree_of(st, levels)
                              .with_context("replicate checkpoint " + id_hex.substr(0, 12)));
-    s.trees.push_back(std::move(levels));
+    read->push_back(std::move(levels));
   }
+  s.trees = std::move(read);
   return s;
 }
 

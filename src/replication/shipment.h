@@ -12,7 +12,7 @@
 
 #include <array>
 #include <cstdint>
-#include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,6 +22,9 @@
 namespace ckpt {
 
 using TreeLevels = std::vector<std::vector<Digest>>;  // level 0: chunks; last: the root
+// The trees of one checkpoint's streams, shared (not copied) between the persist job, the
+// stream's target and the base of the next transfer.
+using SharedTrees = std::shared_ptr<const std::vector<TreeLevels>>;
 
 struct Shipment {
   uint64_t seq = 0;
@@ -31,13 +34,13 @@ struct Shipment {
   bool sealed = false;
   std::array<uint8_t, 16> key_id{};  // sealed: the data key the manifest names
   std::vector<uint8_t> key_file;     // sealed: bytes of keys/<key_id>.key
-  std::vector<TreeLevels> trees;     // one per stream with data (empty streams left out)
+  SharedTrees trees;                 // one per stream with data (empty streams left out)
 };
 
 // Reads manifest (and key file) of checkpoint `id_hex`. `trees`: the trees of its
-// streams in manifest order when the caller has them in memory; nullopt: read them from
+// streams in manifest order when the caller has them in memory; null: read them from
 // `store` (kFailedPrecondition for a sealed checkpoint the store cannot open).
 Result<Shipment> load_shipment(StoreImpl& store, uint64_t seq, const std::string& id_hex,
-                               std::optional<std::vector<TreeLevels>> trees);
+                               SharedTrees trees);
 
 }  // namespace ckpt
