@@ -47,6 +47,12 @@ Status seal_object(SealingKey& key, const ObjectBinding& b, std::span<const uint
   return aead_seal(key.key(), nonce, aad, plain, cipher, cipher + plain.size());
 }
 
+bool envelope_key_id(std::span<const uint8_t> sealed, KeyId& out) {
+  if (sealed.size() < kEnvelopeOverhead) return false;
+  std::memcpy(out.data(), sealed.data(), out.size());
+  return true;
+}
+
 Status parse_envelope(std::span<const uint8_t> sealed, EnvelopeView& out,
                       const std::string& where) {
   if (sealed.size() < kEnvelopeOverhead)

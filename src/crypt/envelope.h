@@ -56,6 +56,9 @@ struct EnvelopeView {
 // Appends the envelope of `plain` to `out` (cleared first).
 Status seal_object(SealingKey& key, const ObjectBinding& b, std::span<const uint8_t> plain,
                    std::vector<uint8_t>& out);
+// The data key id an envelope names (its first 16 bytes); false if it is too short to be
+// an envelope. Cheap enough for every object of a transfer (no message built).
+bool envelope_key_id(std::span<const uint8_t> sealed, KeyId& out);
 // Splits an envelope; fails if it is too short to hold one.
 Status parse_envelope(std::span<const uint8_t> sealed, EnvelopeView& out, const std::string& where);
 // Opens into `out` (cipher.size() bytes). On failure `out` holds no plaintext.

@@ -349,9 +349,11 @@ Status PrimaryStream::send_objects(SecureChannel& ch, const Shipment& s, const S
                                                object_type_name(hdr.type) + ", the tree says " +
                                                object_type_name(e.type));
         if (hdr.codec & format::kCodecSealed) {
-          crypt::EnvelopeView env;
-          CKPT_RETURN_IF_ERROR(crypt::parse_envelope(stored, env, objects->describe(e.id)));
-          keys.insert(env.key_id);
+          crypt::KeyId key;
+          if (!crypt::envelope_key_id(stored, key))
+            return Status(Code::kCorruption,
+                          objects->describe(e.id) + " is too short to be sealed");
+          keys.insert(key);
         }
         batch.add(hdr.type, hdr.codec, hdr.raw_len, e.id, stored);
         ++objects_sent;

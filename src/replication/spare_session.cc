@@ -75,10 +75,10 @@ Status SpareSession::on_objects(Frame& f) {
     // and AES-GCM checks it at every read (docs/replication.md, "Encrypted stores").
     if (!sealed_store) {
       CKPT_RETURN_IF_ERROR(verify_plain(o));
-    } else {  // its data key must be here before the manifest commits
-      crypt::EnvelopeView env;
-      CKPT_RETURN_IF_ERROR(crypt::parse_envelope(o.stored, env, "object " + o.id.hex()));
-      needed_keys_.insert(env.key_id);
+    } else {  // its data key must be here before the manifest commits (the record
+              // shape check above guarantees room for an envelope)
+      crypt::KeyId key;
+      if (crypt::envelope_key_id(o.stored, key)) needed_keys_.insert(key);
     }
     if (objects_->contains(o.id) || staged_.contains(o.id)) continue;
     fresh.push_back({o.type, o.codec, o.raw_len, o.id, o.stored});
@@ -118,8 +118,8 @@ Status SpareSession::verify_plain(const ReceivedObject& o) {
   std::span<const uint8_t> raw = o.stored;
   if (o.codec == format::kCodecZstd) {
     scratch_.resize(o.raw_len);
-    CKPT_RETURN_IF_ERROR(zstd_decompress(o.stored, scratch_.data(), o.raw_len,
-                                         "object " + o.id.hex() + " from " + channel_.peer()));
+    if (Status st = zstd_decompress(o.stored, scratch_.data(), o.raw_len, "stored bytes"); !st.ok())
+      return st.with_context("object " + o.id.hex() + " from " + channel_.peer());
     raw = scratch_;
   }
   if (sha256(raw) != o.id)
