@@ -192,20 +192,18 @@ Status ObjectStore::read_stored(const Digest& id, RecordHeader& hdr,
   const ObjectLocation* loc = find(id);
   if (!loc) return Status(Code::kCorruption, "object " + id.short_hex() + " is missing");
   const PackFile& pack = packs_[loc->pack];
-  std::string where = describe(id);
-  // One read for header and payload: the index knows the stored length.
-  payload.resize(format::kRecordHeaderSize + size_t{loc->stored_len});
+  // One read for header and payload (the index knows the stored length); the message
+  // naming the object is only built on failure: replication reads every object this way.
+  uint8_t hdr_bytes[format::kRecordHeaderSize];
+  payload.resize(loc->stored_len);
+  iovec iov[2] = {{hdr_bytes, sizeof hdr_bytes}, {payload.data(), payload.size()}};
   auto fd = fds_.get(loc->pack, pack.path);
-  if (!fd.ok()) return fd.status().with_context(where);
-  CKPT_RETURN_IF_ERROR(
-      pread_all((*fd)->get(), payload.data(), payload.size(), loc->offset, pack.path)
-          .with_context(where));
-  CKPT_RETURN_IF_ERROR(decode_record_header(std::span(payload.data(), format::kRecordHeaderSize),
-                                            std::max(chunk_size_, kNodeLimit), hdr, where));
-  if (!(hdr.id == id) || hdr.stored_len != loc->stored_len || hdr.type != loc->type)
-    return Status(Code::kCorruption, where + ": record header mismatch");
-  payload.erase(payload.begin(), payload.begin() + format::kRecordHeaderSize);
-  return {};
+  Status st = fd.ok() ? preadv_all((*fd)->get(), iov, 2, loc->offset, pack.path) : fd.status();
+  if (st.ok())
+    st = decode_record_header(hdr_bytes, std::max(chunk_size_, kNodeLimit), hdr, "record");
+  if (st.ok() && (!(hdr.id == id) || hdr.stored_len != loc->stored_len || hdr.type != loc->type))
+    st = Status(Code::kCorruption, "record header mismatch");
+  return st.ok() ? st : st.with_context(describe(id));
 }
 
 Status ObjectStore::read(const Digest& id, uint8_t type, std::vector<uint8_t>& out) const {
