@@ -8,8 +8,6 @@
 namespace ckpt {
 namespace {
 
-std::string uuid_text(const std::array<uint8_t, 16>& u) { return to_hex(u.data(), u.size()); }
-
 // Writes `path` atomically unless it already holds exactly `bytes`.
 Status sync_file(const StoreLayout& l, const std::string& path, const std::vector<uint8_t>& bytes) {
   if (auto have = read_file(path); have.ok() && *have == bytes) return {};
@@ -18,10 +16,9 @@ Status sync_file(const StoreLayout& l, const std::string& path, const std::vecto
 
 }  // namespace
 
-Status check_replica(StoreImpl& store, const Hello& hello, bool& adopt) {
+Status check_replica(StoreImpl& store, const Hello& hello, uint64_t latest_seq, bool& adopt) {
   adopt = false;
   const bool primary_sealed = (hello.flags & kHelloEncrypted) != 0;
-  const StoreHeader& h = store.header();
   if (!primary_sealed) {
     if (store.encrypted())
       return Status(Code::kFailedPrecondition,
@@ -29,14 +26,14 @@ Status check_replica(StoreImpl& store, const Hello& hello, bool& adopt) {
                     "a plain store");
     return {};
   }
-  if (store.encrypted() && h.uuid == hello.store_uuid) return {};
-  CKPT_ASSIGN_OR_RETURN(uint64_t seq, store.max_seq());
+  if (store.encrypted() && store.header().uuid == hello.store_uuid) return {};
   CKPT_ASSIGN_OR_RETURN(ObjectStore * objects, store.objects());
-  if (seq != 0 || objects->object_count() != 0)
+  if (latest_seq != 0 || objects->object_count() != 0)
     return Status(Code::kFailedPrecondition,
-                  "the primary's store is encrypted (uuid " + uuid_text(hello.store_uuid) +
+                  "the primary's store is encrypted (uuid " +
+                      to_hex(hello.store_uuid.data(), hello.store_uuid.size()) +
                       ") and the spare's store " + store.layout().root +
-                      " already holds checkpoints of store " + uuid_text(h.uuid) +
+                      " already holds checkpoints of store " + store.uuid_hex() +
                       "; an encrypted store replicates only into a replica of itself: give "
                       "the spare an empty directory");
   adopt = true;

@@ -16,10 +16,10 @@
 
 namespace ckpt {
 
-// Whether the spare's `store` can receive the stream announced by `hello`. Sets `adopt`
-// when it must take over the primary's store files first (an empty store). An error
-// message says why not, for the WELCOME.
-Status check_replica(StoreImpl& store, const Hello& hello, bool& adopt);
+// Whether the spare's `store` (whose newest checkpoint is `latest_seq`) can receive the
+// stream announced by `hello`. Sets `adopt` when it must take over the primary's store
+// files first (an empty store). An error message says why not, for the WELCOME.
+Status check_replica(StoreImpl& store, const Hello& hello, uint64_t latest_seq, bool& adopt);
 
 // Applies a STORE message: on adoption writes keys/store.key, recipients, then
 // store.ckpt (last: the commit point) and reopens `store` (writer lock taken again);

@@ -65,7 +65,13 @@ class SpareImpl {
     Welcome w{.epoch = epoch};
     const auto& h = taken_over ? StoreHeader{} : store->header();
     bool adopt = false;
-    Status replica = taken_over ? Status() : check_replica(*store, *hello, adopt);
+    uint64_t latest_seq = 0;  // the spare's newest checkpoint (one manifest scan)
+    Status replica;
+    if (!taken_over) {
+      auto seq = store->max_seq();
+      latest_seq = seq.ok() ? *seq : 0;
+      replica = check_replica(*store, *hello, latest_seq, adopt);
+    }
     if (hello->epoch < epoch) {
       w.verdict = Verdict::kFenced;
       w.message = "a takeover happened: the spare is at epoch " + std::to_string(epoch) +
@@ -91,8 +97,7 @@ class SpareImpl {
         epoch = hello->epoch;
         w.epoch = epoch;
       }
-      auto seq = store->max_seq();
-      w.latest_seq = seq.ok() ? *seq : 0;
+      w.latest_seq = latest_seq;
     } else {
       log("refused primary " + hello->primary + " at " + peer + ": " + w.message);
     }
