@@ -13,6 +13,7 @@
 #pragma once
 
 #include <ckpt/arena.h>
+#include <ckpt/limits.h>
 #include <ckpt/replication.h>
 #include <ckpt/status.h>
 #include <ckpt/store.h>
@@ -124,6 +125,7 @@ class Checkpointer {
   // recorded offset (after checking its size, see FileMismatch). Durability barrier:
   // before a checkpoint commits, every registered file is fdatasync'd, so a restored
   // process never "remembers" a write the disk lost.
+  // kInvalidArgument for a name over 1024 bytes (empty: "fd<N>").
   Status register_file(int fd, std::string_view name = {},
                        FileMismatch on_mismatch = FileMismatch::kFail);
   Status unregister_file(int fd);
@@ -138,6 +140,8 @@ class Checkpointer {
   // returns its id as soon as the capture is done; hashing, compression and writing
   // continue in the background. Durable when wait() returns OK. If the previous
   // checkpoint is still being persisted, this waits for it first (backpressure).
+  // kInvalidArgument, before anything is captured, for labels over the limits of
+  // <ckpt/limits.h> (65535 bytes each, 4096 in all).
   Result<std::string> checkpoint(const CheckpointOptions& options = {});
   // Blocks until every checkpoint taken so far is durable (and, with sync replication,
   // committed on the spare); returns the first error of any of them since the last

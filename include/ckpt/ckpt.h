@@ -54,7 +54,8 @@ int ckpt_put_blob(ckpt_t* h, const char* name, const void* data, size_t len);
 /* *data_out is malloc'd; release with ckpt_free. */
 int ckpt_get_blob(ckpt_t* h, const char* name, void** data_out, size_t* len_out);
 
-/* label may be NULL. id_out receives the checkpoint id (CKPT_ID_LEN bytes). */
+/* label may be NULL; at most 65535 bytes, else CKPT_E_INVALID and nothing is captured.
+ * id_out receives the checkpoint id (CKPT_ID_LEN bytes). */
 int ckpt_checkpoint(ckpt_t* h, const char* label, char id_out[CKPT_ID_LEN]);
 int ckpt_wait(ckpt_t* h);
 /* 1 and the id if the store has a checkpoint, 0 if none, <0 on error. */

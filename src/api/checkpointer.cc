@@ -268,6 +268,11 @@ Arena* Checkpointer::arena(std::string_view name) {
 
 Status Checkpointer::register_file(int fd, std::string_view name, FileMismatch on_mismatch) {
   impl_->persister->wait_idle();
+  // The name goes into the checkpoint's file list as a u16-length string.
+  if (name.size() > 1024)
+    return Status(Code::kInvalidArgument, "register_file: the name of fd " + std::to_string(fd) +
+                                              " is " + std::to_string(name.size()) +
+                                              " bytes; a file's name must be at most 1024 bytes");
   // Validate now (a regular file with a path), so the error comes from this call.
   CKPT_ASSIGN_OR_RETURN(FileInfo f, describe_fd(fd, std::string(name), on_mismatch));
   impl_->files[fd] = {f.name, on_mismatch};
@@ -320,6 +325,8 @@ void Checkpointer::unregister_thread() {
 
 Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   CheckpointerImpl& I = *impl_;
+  // Before anything is captured: a label the manifest cannot hold.
+  if (Status st = check_labels(options.labels); !st.ok()) return st.with_context("checkpoint");
   const uint64_t tq = monotonic_ns();
   I.persister->wait_idle();  // at most one checkpoint in flight
   // A lazy restore still filling memory completes first: the capture must not race it.
