@@ -42,6 +42,12 @@ int main(int argc, char** argv) {
     if (ckpt_checkpoint(h, "c-label", id) != CKPT_OK) return fail(h, "checkpoint");
     if (ckpt_wait(h) != CKPT_OK) return fail(h, "wait");
     if (strlen(id) != 32) return fail(h, "id length");
+    /* A label the manifest cannot hold is refused by the call, not committed unreadable. */
+    static char long_label[70001];
+    memset(long_label, 'L', sizeof long_label - 1);
+    if (ckpt_checkpoint(h, long_label, id) != CKPT_E_INVALID) return fail(h, "long label accepted");
+    if (strstr(ckpt_last_error(h), "65535") == NULL) return fail(h, "long label message");
+    if (ckpt_wait(h) != CKPT_OK) return fail(h, "wait after the refused label");
   } else {
     char id[CKPT_ID_LEN];
     if (ckpt_latest(h, id) != 1) return fail(h, "latest");

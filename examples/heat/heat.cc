@@ -4,14 +4,23 @@
 //   ckpt-heat --store DIR --size N --steps S [--every K] [--policy P] [--mtbf D]
 //             [--interval D] [--tracker T] [--strategy S] [--restore M] [--quiet]
 //             [--writer-key FILE] [--identity KEY]
+//   ckpt-heat --help
 //
 // An encrypted store (docs/security.md) needs --writer-key to write checkpoints and,
 // to resume from one, a recipient's private key as --identity.
 //
-// Policies (when to checkpoint): "every" (default: every K steps, --every required),
-// "interval" (every --interval D of work, e.g. 30s), "young" and "daly" (the optimal
+// Policies (when to checkpoint): "every" (the default: every K steps, --every K, default
+// 10), "interval" (every --interval D of work, e.g. 30s), "young" and "daly" (the optimal
 // interval for the measured checkpoint cost and --mtbf D, e.g. 60s, 5m, 2h).
 // --restore auto|eager|lazy: how a restart restores the grid (default auto: lazy).
+//
+// Progress on stderr reports what is durable, not merely captured: "checkpoint ID
+// committed at step N" once a checkpoint's background write has committed it, "checkpoint
+// ID at step N was not committed: WHY" when it failed. A checkpoint that fails for lack of
+// space or an I/O error does not stop the run: the computation goes on and the next due
+// step tries again (so a run survives a full disk and checkpoints again once there is
+// room). Any other checkpoint error, and a failure of the final checkpoint (at the end or
+// on SIGTERM), ends the run with exit status 1.
 //
 // The program is an init + worker pair run by ckpt::run(): on a fresh store init builds
 // both N x N grids and a small State in a ckpt arena; when the store holds a checkpoint,
@@ -25,6 +34,7 @@
 #include <ckpt/checkpointer.h>
 #include <ckpt/policy.h>
 #include <ckpt/run.h>
+#include <ckpt/signals.h>
 #include <openssl/sha.h>
 
 #include <cerrno>
@@ -50,9 +60,18 @@ struct State {
   double* grid[2] = {nullptr, nullptr};
 };
 
+constexpr uint64_t kDefaultEvery = 10;  // --policy every without --every
+
+constexpr const char* kUsage =
+    "usage: ckpt-heat --store DIR --size N --steps S [--every K (default 10)]\n"
+    "                 [--policy every|interval|young|daly] [--mtbf D] [--interval D]\n"
+    "                 [--tracker T] [--strategy S] [--restore auto|eager|lazy] [--quiet]\n"
+    "                 [--writer-key FILE] [--identity KEY]\n"
+    "       ckpt-heat --help\n";
+
 struct Args {
   std::string store;
-  uint64_t n = 0, steps = 0, every = 0;
+  uint64_t n = 0, steps = 0, every = kDefaultEvery;
   bool quiet = false;
   std::string tracker = "auto", strategy = "auto";
   std::string writer_key, identity;  // encrypted stores
@@ -68,10 +87,7 @@ struct Args {
 
 ckpt::Status usage(const std::string& why) {
   return ckpt::Status(ckpt::Code::kInvalidArgument,
-                      why +
-                          " (usage: ckpt-heat --store DIR --size N --steps S [--every K]"
-                          " [--policy every|interval|young|daly] [--mtbf D] [--interval D]"
-                          " [--tracker T] [--strategy S] [--restore auto|eager|lazy] [--quiet])");
+                      why + " (ckpt-heat --help shows the options)");
 }
 
 // Builds a.policy from --policy and its parameter (--every, --interval or --mtbf).
@@ -107,6 +123,10 @@ ckpt::Status make_policy(Args& a) {
 ckpt::Status parse(int argc, char** argv, Args& a) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], val;
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
     if (arg == "--quiet") {
       a.quiet = true;
       continue;
@@ -244,6 +264,41 @@ ckpt::Result<State*> restored_state(ckpt::Checkpointer& cp, const ckpt::Checkpoi
   return s;
 }
 
+// The step a checkpoint was taken at: Loop labels each one "step=N".
+std::string step_of(const std::vector<std::string>& labels) {
+  for (const auto& l : labels)
+    if (l.rfind("step=", 0) == 0) return l.substr(5);
+  return "?";
+}
+
+// Called by ckpt once each checkpoint's background write has ended (on its thread).
+void report_outcome(const ckpt::CheckpointOutcome& o, bool quiet) {
+  const std::string at = step_of(o.labels);
+  if (!o.status.ok())
+    std::fprintf(stderr, "ckpt-heat: checkpoint %.12s at step %s was not committed: %s\n",
+                 o.id.c_str(), at.c_str(), o.status.to_string().c_str());
+  else if (!quiet)
+    std::fprintf(stderr, "checkpoint %.12s committed at step %s\n", o.id.c_str(), at.c_str());
+}
+
+// Conditions a later checkpoint may not meet: the run goes on and retries.
+bool storage_trouble(const ckpt::Status& st) {
+  return st.code() == ckpt::Code::kNoSpace || st.code() == ckpt::Code::kIoError;
+}
+
+// Loop::step, which reports a failed background write by taking no checkpoint: then
+// once more at once. A storage failure mid-run is reported and survived; on SIGTERM
+// (the final checkpoint must be durable) and for any other error it is returned.
+ckpt::Status checkpoint_step(ckpt::Loop& loop, uint64_t step) {
+  ckpt::Status st = loop.step(step);
+  if (st.ok() || !storage_trouble(st)) return st;
+  st = loop.step(step);
+  if (st.ok() || !storage_trouble(st) || ckpt::exit_requested()) return st;
+  std::fprintf(stderr, "ckpt-heat: %s; computing on, the next checkpoint retries\n",
+               st.to_string().c_str());
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -258,6 +313,9 @@ int main(int argc, char** argv) {
   opts.install_signals = true;
   opts.policy = a.policy;
   opts.restore.mode = a.restore;
+  opts.checkpointer.on_persisted = [quiet = a.quiet](const ckpt::CheckpointOutcome& o) {
+    report_outcome(o, quiet);
+  };
 
   State* s = nullptr;
   std::string checksum;
@@ -278,16 +336,12 @@ int main(int argc, char** argv) {
         while (s->step < a.steps) {
           step(*s);
           // A checkpoint returns once the grid is captured; it is written in the
-          // background while the next steps run. A kill before it is durable resumes
-          // from the previous one.
-          CKPT_RETURN_IF_ERROR(loop.step(s->step));
-          if (loop.checkpointed() && !a.quiet) {
-            std::string next;
-            if (loop.policy().mode() != ckpt::Policy::Mode::kEverySteps)
-              next = " (" + loop.policy().describe() + ")";
-            std::fprintf(stderr, "checkpoint %.12s at step %llu%s\n", loop.last_id().c_str(),
-                         (unsigned long long)s->step, next.c_str());
-          }
+          // background while the next steps run, and report_outcome says when it is
+          // committed. A kill before that resumes from the previous one.
+          CKPT_RETURN_IF_ERROR(checkpoint_step(loop, s->step));
+          if (loop.checkpointed() && !a.quiet &&
+              loop.policy().mode() != ckpt::Policy::Mode::kEverySteps)
+            std::fprintf(stderr, "policy %s\n", loop.policy().describe().c_str());
           if (loop.should_exit()) {
             stopped = true;
             return {};

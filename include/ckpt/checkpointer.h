@@ -13,6 +13,7 @@
 #pragma once
 
 #include <ckpt/arena.h>
+#include <ckpt/limits.h>
 #include <ckpt/replication.h>
 #include <ckpt/status.h>
 #include <ckpt/store.h>
@@ -29,6 +30,15 @@
 #include <vector>
 
 namespace ckpt {
+
+// How one checkpoint's background write ended (Options::on_persisted).
+struct CheckpointOutcome {
+  std::string id;                   // as checkpoint() returned it
+  uint64_t seq = 0;
+  std::vector<std::string> labels;  // as given to checkpoint()
+  Status status;                    // OK: committed (locally, with replication); else why not
+  CheckpointStats stats;            // of the committed checkpoint (all zero on failure)
+};
 
 struct Options {
   std::string store;  // store directory; created if missing
@@ -50,6 +60,13 @@ struct Options {
   std::function<void(std::string_view)> log;
   // Hot spare: stream every committed checkpoint to a spare (docs/replication.md).
   ReplicationOptions replication;
+  // Called once per checkpoint, as soon as its write ends: committed, or failed (the
+  // next checkpoint() or wait() reports that failure as well). Lets a program report
+  // what is durable, not merely captured, without waiting for it. Runs on the thread
+  // that writes checkpoints (the caller's for strategy "sync"), one call at a time in
+  // checkpoint order; it must not call this Checkpointer, and the next write waits
+  // for it to return.
+  std::function<void(const CheckpointOutcome&)> on_persisted;
 };
 
 // RestoreMode::kAuto restores streams smaller than this eagerly: setting up a lazy stream
@@ -124,6 +141,7 @@ class Checkpointer {
   // recorded offset (after checking its size, see FileMismatch). Durability barrier:
   // before a checkpoint commits, every registered file is fdatasync'd, so a restored
   // process never "remembers" a write the disk lost.
+  // kInvalidArgument for a name over 1024 bytes (empty: "fd<N>").
   Status register_file(int fd, std::string_view name = {},
                        FileMismatch on_mismatch = FileMismatch::kFail);
   Status unregister_file(int fd);
@@ -136,13 +154,21 @@ class Checkpointer {
 
   // Takes a consistent checkpoint of every protected range, arena and blob and
   // returns its id as soon as the capture is done; hashing, compression and writing
-  // continue in the background. Durable when wait() returns OK. If the previous
-  // checkpoint is still being persisted, this waits for it first (backpressure).
+  // continue in the background. Durable when wait() returns OK (or on_persisted says
+  // so). If the previous checkpoint is still being persisted, this waits for it first
+  // (backpressure).
+  // If that previous checkpoint failed (full disk, I/O error) and wait() has not
+  // reported it yet, this returns its error (naming it, the file and the cause) and
+  // takes no checkpoint; the failure is then reported, and the next call tries again:
+  // call checkpoint() again to retry at once. The pages the failed checkpoint would
+  // have saved are saved by the next one that commits.
+  // kInvalidArgument, before anything is captured, for labels over the limits of
+  // <ckpt/limits.h> (65535 bytes each, 4096 in all).
   Result<std::string> checkpoint(const CheckpointOptions& options = {});
   // Blocks until every checkpoint taken so far is durable (and, with sync replication,
-  // committed on the spare); returns the first error of any of them since the last
-  // wait() (a failed checkpoint is never committed, and the pages it would have saved
-  // are saved by the next one).
+  // committed on the spare); returns the first error of any of them not reported yet
+  // by wait() or checkpoint() (a failed checkpoint is never committed, and the pages
+  // it would have saved are saved by the next one).
   Status wait();
   // Blocks until checkpoint `id` (one of the last 256 this Checkpointer took) is durable
   // and, with sync replication, committed on the spare; its own error if it failed. Lets

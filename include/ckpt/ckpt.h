@@ -54,8 +54,14 @@ int ckpt_put_blob(ckpt_t* h, const char* name, const void* data, size_t len);
 /* *data_out is malloc'd; release with ckpt_free. */
 int ckpt_get_blob(ckpt_t* h, const char* name, void** data_out, size_t* len_out);
 
-/* label may be NULL. id_out receives the checkpoint id (CKPT_ID_LEN bytes). */
+/* label may be NULL; at most 65535 bytes, else CKPT_E_INVALID and nothing is captured.
+ * id_out receives the checkpoint id (CKPT_ID_LEN bytes) once it is captured; it is durable
+ * when ckpt_wait() returns CKPT_OK. If the previous checkpoint failed in the background
+ * (e.g. CKPT_E_NO_SPACE) and ckpt_wait() has not reported it, this call reports it (the
+ * message names that checkpoint, the file and the cause) and takes no checkpoint; the
+ * next call tries again. */
 int ckpt_checkpoint(ckpt_t* h, const char* label, char id_out[CKPT_ID_LEN]);
+/* Blocks until every checkpoint is durable; the first failure not yet reported. */
 int ckpt_wait(ckpt_t* h);
 /* 1 and the id if the store has a checkpoint, 0 if none, <0 on error. */
 int ckpt_latest(ckpt_t* h, char id_out[CKPT_ID_LEN]);

@@ -1,5 +1,6 @@
 // Checkpointer: open, registration of memory/files/threads, checkpoint and wait
-// (restore: checkpointer_restore.cc; the shared state: checkpointer_impl.h).
+// (the background write: checkpointer_persist.cc; restore: checkpointer_restore.cc; the
+// shared state: checkpointer_impl.h).
 #include "api/checkpointer_impl.h"
 
 namespace ckpt {
@@ -18,9 +19,10 @@ std::vector<uint64_t> all_chunks(uint64_t n) {
   return v;
 }
 
-// Sorted union of a and b, restricted to [0, limit).
-std::vector<uint64_t> merge(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b,
-                            uint64_t limit) {
+}  // namespace
+
+std::vector<uint64_t> merge_chunks(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b,
+                                   uint64_t limit) {
   std::vector<uint64_t> out;
   out.reserve(a.size() + b.size());
   std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
@@ -28,8 +30,6 @@ std::vector<uint64_t> merge(const std::vector<uint64_t>& a, const std::vector<ui
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
-
-}  // namespace
 
 Status CheckpointerImpl::collect(std::vector<CaptureItem>& items, bool force_full) {
   const uint32_t cs = st->header().chunk_size;
@@ -56,7 +56,7 @@ Status CheckpointerImpl::collect(std::vector<CaptureItem>& items, bool force_ful
       // Chunks past the previous checkpoint's end (a grown arena) are new.
       std::vector<uint64_t> grown;
       for (uint64_t i = r->tree.chunks(); i < n; ++i) grown.push_back(i);
-      item.dirty = merge(merge(*dirty, r->carry, n), grown, n);
+      item.dirty = merge_chunks(merge_chunks(*dirty, r->carry, n), grown, n);
     }
     r->carry.clear();
     items.push_back(std::move(item));
@@ -81,94 +81,6 @@ Result<std::vector<std::shared_ptr<UniqueFd>>> CheckpointerImpl::capture_files()
   }
   regions->blob(kFilesBlob, true)->blob = encode_files(infos);
   return dups;
-}
-
-void CheckpointerImpl::persist(Manifest m, Snapshot snap, uint64_t stall_ns,
-                               std::vector<std::shared_ptr<UniqueFd>> barrier) {
-  const std::string id_hex = m.id_hex();
-  const uint64_t seq = m.seq;
-  {
-    std::lock_guard<std::mutex> lk(mu);
-    m.parent = parent;
-  }
-  // Durability barrier: the files this checkpoint's offsets point into reach the disk
-  // before the checkpoint can commit.
-  Status synced;
-  for (const auto& fd : barrier)
-    if (::fdatasync(fd->get()) != 0) {
-      synced = Status::from_errno(errno, "durability barrier: fdatasync of a registered file")
-                   .with_context("checkpoint seq " + std::to_string(m.seq) + " was not committed");
-      break;
-    }
-  CheckpointWriter writer(*st, *pool);
-  auto written = synced.ok() ? writer.write(std::move(m), snap.streams, stall_ns, snap.live)
-                             : Result<Manifest>(synced);
-  {
-    std::lock_guard<std::mutex> lk(mu);
-    record_outcome(id_hex, seq, written.status());
-    if (written.ok()) {
-      committed_seq = seq;
-      parent = written->id;
-      last_stats = written->stats;
-      last_stats.strategy = snap.strategy;
-      last_stats.over_budget =
-          written->attrs.size() &&
-          std::any_of(written->attrs.begin(), written->attrs.end(),
-                      [](const auto& kv) { return kv.first == "freeze_budget_exceeded"; });
-    } else {
-      if (pending_error.ok()) pending_error = written.status();
-      // The tracker has forgotten these chunks: hand them to the next capture.
-      for (size_t i = 0; i < snap.streams.size(); ++i) {
-        Region* r = regions->find(snap.streams[i].info.name, snap.streams[i].info.kind);
-        if (r) r->carry = merge(r->carry, snap.dirty[i], UINT64_MAX);
-      }
-    }
-    strategy->release(snap);
-  }
-  // Outside `mu`: sync mode blocks here until the spare has committed.
-  if (written.ok() && spare) replicate(*written);
-}
-
-void CheckpointerImpl::replicate(const Manifest& m) {
-  // The trees as this checkpoint left them, so the stream walks them without reading
-  // nodes back (persist jobs run one at a time: nothing changes them meanwhile).
-  auto trees = std::make_shared<std::vector<TreeLevels>>();
-  std::unique_lock<std::mutex> lk(mu);
-  for (const auto& s : m.streams) {
-    if (s.root == Digest{}) continue;
-    Region* r = regions->find(s.info.name, s.info.kind);
-    if (!r || r->tree.levels().empty() || r->tree.root() != s.root) {
-      trees.reset();  // read them from the store instead
-      break;
-    }
-    trees->push_back(r->tree.levels());
-  }
-  lk.unlock();
-  spare->committed(m.seq, m.id_hex(), std::move(trees));
-  // Sync mode too returns here, once the spare is at most max_lag behind: the next
-  // checkpoint's local commit overlaps this one's trip to the spare, and wait() /
-  // wait_for() are where the spare's acknowledgement is waited for.
-  Status st = spare->wait_lag();
-  if (st.ok()) return;
-  lk.lock();
-  if (pending_error.ok())
-    pending_error = st.with_context("checkpoint seq " + std::to_string(m.seq) +
-                                    " is committed locally but not on the spare");
-}
-
-void CheckpointerImpl::record_outcome(const std::string& id, uint64_t seq, const Status& st) {
-  outcomes[id] = {seq, st};
-  outcome_order.push_back(id);
-  if (outcome_order.size() > kOutcomesKept) {
-    outcomes.erase(outcome_order.front());
-    outcome_order.pop_front();
-  }
-}
-
-Status CheckpointerImpl::wait_replicated(uint64_t seq) {
-  if (!spare || options.replication.mode != ReplicationMode::kSync || seq == 0) return {};
-  return spare->wait_acked(seq).with_context("checkpoint seq " + std::to_string(seq) +
-                                             " is committed locally but not on the spare");
 }
 
 Checkpointer::Checkpointer(std::unique_ptr<CheckpointerImpl> impl) : impl_(std::move(impl)) {}
@@ -268,6 +180,11 @@ Arena* Checkpointer::arena(std::string_view name) {
 
 Status Checkpointer::register_file(int fd, std::string_view name, FileMismatch on_mismatch) {
   impl_->persister->wait_idle();
+  // The name goes into the checkpoint's file list as a u16-length string.
+  if (name.size() > 1024)
+    return Status(Code::kInvalidArgument, "register_file: the name of fd " + std::to_string(fd) +
+                                              " is " + std::to_string(name.size()) +
+                                              " bytes; a file's name must be at most 1024 bytes");
   // Validate now (a regular file with a path), so the error comes from this call.
   CKPT_ASSIGN_OR_RETURN(FileInfo f, describe_fd(fd, std::string(name), on_mismatch));
   impl_->files[fd] = {f.name, on_mismatch};
@@ -320,8 +237,19 @@ void Checkpointer::unregister_thread() {
 
 Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   CheckpointerImpl& I = *impl_;
+  // Before anything is captured: a label the manifest cannot hold.
+  if (Status st = check_labels(options.labels); !st.ok()) return st.with_context("checkpoint");
   const uint64_t tq = monotonic_ns();
   I.persister->wait_idle();  // at most one checkpoint in flight
+  // The previous checkpoint failed in the background: say so now, not at the next wait().
+  // Nothing is captured by this call; the next one tries again (the failure is not sticky).
+  {
+    std::lock_guard<std::mutex> lk(I.mu);
+    if (Status failed = I.take_unreported_failure(); !failed.ok())
+      return failed.with_context(
+          "checkpoint: none taken, because the previous one failed in the background "
+          "(call checkpoint() again to retry)");
+  }
   // A lazy restore still filling memory completes first: the capture must not race it.
   if (Status st = I.lazy->finish(); !st.ok()) return st.with_context("checkpoint");
   const double queue_ms = double(monotonic_ns() - tq) / 1e6;
@@ -350,7 +278,7 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   if (options.at_capture) options.at_capture();
   if (!snap.ok()) {
     if (I.pauser) I.pauser->resume();
-    for (auto& [r, d] : collected) r->carry = merge(r->carry, d, UINT64_MAX);
+    for (auto& [r, d] : collected) r->carry = merge_chunks(r->carry, d, UINT64_MAX);
     return snap.status().with_context("checkpoint seq " + std::to_string(m.seq) + ": capture");
   }
   const std::string used = snap->strategy;
@@ -376,11 +304,7 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
     over = total_ms > I.options.freeze_budget_ms;
     std::lock_guard<std::mutex> lk(I.mu);
     I.last_stats.queue_ms = queue_ms;
-    if (!I.pending_error.ok()) {
-      Status err = I.pending_error;
-      I.pending_error = Status();
-      return err;
-    }
+    if (Status failed = I.take_unreported_failure(); !failed.ok()) return failed;
     I.last_stats.over_budget = over;
     if (over) {
       ++I.overruns;
@@ -415,6 +339,8 @@ Status Checkpointer::wait() {
     std::lock_guard<std::mutex> lk(impl_->mu);
     Status st = impl_->pending_error;
     impl_->pending_error = Status();
+    impl_->pending_seq = 0;
+    impl_->unreported_failure = Status();  // reported here, not again by checkpoint()
     if (!st.ok()) return st;
     seq = impl_->committed_seq;
   }

@@ -1,9 +1,10 @@
 // CheckpointerImpl: the state behind ckpt::Checkpointer, shared by the files of src/api/
-// that implement it (checkpointer.cc: open, registration, checkpoint; checkpointer_restore.cc:
-// restore).
+// that implement it (checkpointer.cc: open, registration, checkpoint; checkpointer_persist.cc:
+// the background write and how it ended; checkpointer_restore.cc: restore).
 #pragma once
 
 #include <ckpt/checkpointer.h>
+#include <ckpt/limits.h>
 #include <ckpt/version.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -31,6 +32,10 @@
 #include "util/thread_pool.h"
 
 namespace ckpt {
+
+// Sorted union of chunk lists a and b, restricted to [0, limit).
+std::vector<uint64_t> merge_chunks(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b,
+                                   uint64_t limit);
 
 class CheckpointerImpl {
  public:
@@ -60,7 +65,13 @@ class CheckpointerImpl {
   mutable std::mutex mu;
   CheckpointKey parent{};
   CheckpointStats last_stats;
-  Status pending_error;
+  // Errors not reported yet. A background failure is reported once, by whichever of
+  // checkpoint() and wait() comes first (docs/design.md, "Failures"); replication errors
+  // by wait() only.
+  Status pending_error;        // the first error since the last report: wait() returns it
+  uint64_t pending_seq = 0;    // the checkpoint pending_error is about
+  Status unreported_failure;   // the latest checkpoint not committed: checkpoint() returns it
+  uint64_t unreported_seq = 0;
   uint64_t committed_seq = 0;  // newest checkpoint committed locally
   // How the most recent checkpoints ended (wait_for()), the oldest forgotten first.
   struct Outcome {
@@ -91,8 +102,16 @@ class CheckpointerImpl {
   // Records the registered files into the internal blob; returns duplicates of their
   // descriptors for the durability barrier (valid even if the application closes its own).
   Result<std::vector<std::shared_ptr<UniqueFd>>> capture_files();
+  // Writes and commits one captured checkpoint, records how it ended (outcomes, the
+  // errors above, the carry of its chunks on failure) and tells Options::on_persisted.
   void persist(Manifest m, Snapshot snap, uint64_t stall_ns,
                std::vector<std::shared_ptr<UniqueFd>> barrier);
+  // Under mu: `st` (a failed checkpoint, or a replication error) becomes the error wait()
+  // reports, unless an earlier one is still unreported.
+  void note_error(uint64_t seq, const Status& st);
+  // Under mu: the failure checkpoint() must report, if any, marked as reported (wait()
+  // does not repeat it).
+  Status take_unreported_failure();
   // Hands a committed checkpoint to the spare; waits while the spare is more than
   // max_lag checkpoints behind.
   void replicate(const Manifest& m);

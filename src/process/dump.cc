@@ -1,6 +1,7 @@
 // dump_process: CRIU dumps the tree into a private work directory, then the images go
 // into the store as one checkpoint. The store's writer lock is taken before CRIU freezes
 // anything, so a busy store never costs the process a freeze.
+#include <ckpt/limits.h>
 #include <ckpt/process.h>
 #include <ckpt/version.h>
 #include <sys/utsname.h>
@@ -75,6 +76,10 @@ Result<ProcessDumpResult> dump_process(Store& store, const ProcessDumpOptions& o
                                        std::to_string(o.pid) + "')");
   if (o.pid == ::getpid())
     return Status(Code::kInvalidArgument, what + " failed: that is ckpt itself");
+  // Before CRIU runs: labels and attributes the manifest cannot hold.
+  Status lim = check_labels(o.labels);
+  if (lim.ok()) lim = check_attrs(o.attrs);
+  if (!lim.ok()) return lim.with_context(what + " refused");
   CKPT_ASSIGN_OR_RETURN(CriuBinary criu, find_criu());
   StoreImpl& st = store.impl();
   CKPT_RETURN_IF_ERROR(st.lock_writer("ckpt dump --pid " + std::to_string(o.pid)));

@@ -1,5 +1,7 @@
 #include "store/manifest.h"
 
+#include <ckpt/limits.h>
+
 #include <cstring>
 
 #include "store/format.h"
@@ -10,14 +12,10 @@
 namespace ckpt {
 
 namespace {
-constexpr uint32_t kMaxStreams = 1u << 20;
-constexpr uint16_t kMaxStrings = 4096;
 // The smallest encodings, to bound counts by the bytes actually present before
 // allocating (a 200-byte file must not make us allocate for a million streams).
 constexpr size_t kMinStringBytes = 2;
 constexpr size_t kMinStreamBytes = 1 + 2 + 8 + 8 + 8 + 8 + 1 + 32;
-// Streams longer than this are refused: chunk counts must not overflow.
-constexpr uint64_t kMaxStreamLength = uint64_t{1} << 56;
 }  // namespace
 
 std::string key_hex(const CheckpointKey& k) { return to_hex(k.data(), k.size()); }
@@ -84,7 +82,9 @@ Status decode_manifest_head(ByteReader& r, Manifest& m, const std::string& where
   return {};
 }
 
-std::vector<uint8_t> encode_manifest(const Manifest& m) {
+Result<std::vector<uint8_t>> encode_manifest(const Manifest& m) {
+  CKPT_RETURN_IF_ERROR(check_manifest(m).with_context("manifest of checkpoint " + m.id_hex() +
+                                                      " (seq " + std::to_string(m.seq) + ")"));
   ByteWriter w;
   encode_manifest_head(m, m.flags, w);
   w.u16(static_cast<uint16_t>(m.labels.size()));
@@ -130,12 +130,12 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::strin
   if (m.flags & format::kManifestEncrypted)
     return bad("sealed manifest where a plain one was expected");
   uint16_t n16 = 0;
-  if (!r.u16(n16) || n16 > kMaxStrings || n16 > r.remaining() / kMinStringBytes)
+  if (!r.u16(n16) || n16 > kMaxLabels || n16 > r.remaining() / kMinStringBytes)
     return bad("bad label count");
   m.labels.resize(n16);
   for (auto& l : m.labels)
     if (!r.str(l)) return bad("truncated label");
-  if (!r.u16(n16) || n16 > kMaxStrings || n16 > r.remaining() / (2 * kMinStringBytes))
+  if (!r.u16(n16) || n16 > kMaxAttrs || n16 > r.remaining() / (2 * kMinStringBytes))
     return bad("bad attribute count");
   m.attrs.resize(n16);
   for (auto& [k, v] : m.attrs)
@@ -152,7 +152,7 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::strin
     if (kind < 1 || kind > 4) return bad("stream '" + s.info.name + "' has unknown kind");
     s.info.kind = static_cast<StreamKind>(kind);
     s.depth = depth;
-    if (s.info.length > kMaxStreamLength) return bad("stream '" + s.info.name + "' is too long");
+    if (s.info.length > kMaxManifestStreamLength) return bad("stream '" + s.info.name + "' is too long");
     s.info.chunks = (s.info.length + m.chunk_size - 1) / m.chunk_size;
     if (s.info.zero_chunks > s.info.chunks || depth != tree_depth(s.info.chunks, m.fanout))
       return bad("stream '" + s.info.name + "' has inconsistent sizes");

@@ -49,7 +49,16 @@ struct Manifest {
   CheckpointInfo info() const;
 };
 
-std::vector<uint8_t> encode_manifest(const Manifest& m);
+// Streams longer than this are refused by both the encoder and the decoder: chunk counts
+// must not overflow.
+inline constexpr uint64_t kMaxManifestStreamLength = uint64_t{1} << 56;
+
+// Every rule decode_manifest enforces on the fields of `m` (include/ckpt/limits.h for the
+// lengths and counts): kInvalidArgument naming the field, its size and the limit, or
+// kInternal for an inconsistency only a bug can cause.
+Status check_manifest(const Manifest& m);
+// Refuses (check_manifest) rather than emit bytes decode_manifest would reject.
+Result<std::vector<uint8_t>> encode_manifest(const Manifest& m);
 
 // The fields every manifest, plain or sealed, starts with (magic .. store uuid).
 // decode_manifest_head checks version, flags, chunk size and fanout.

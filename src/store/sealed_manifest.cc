@@ -23,7 +23,15 @@ bool is_sealed_manifest(std::span<const uint8_t> data) {
 Result<std::vector<uint8_t>> encode_sealed_manifest(const Manifest& m, crypt::SealingKey& key) {
   Manifest inner = m;
   inner.flags &= ~format::kManifestEncrypted;
-  std::vector<uint8_t> plain = encode_manifest(inner);
+  CKPT_ASSIGN_OR_RETURN(std::vector<uint8_t> plain, encode_manifest(inner));
+  if (plain.size() + crypt::kTagSize > kMaxSealed) {
+    crypt::wipe(plain.data(), plain.size());
+    return Status(Code::kInvalidArgument,
+                  "manifest of checkpoint " + m.id_hex() + " is " + std::to_string(plain.size()) +
+                      " bytes, over the limit of " + std::to_string(kMaxSealed - crypt::kTagSize) +
+                      " bytes of a sealed manifest: use fewer or shorter labels, "
+                      "attributes and streams");
+  }
   const crypt::Nonce nonce = key.next_nonce();
   ByteWriter w;
   encode_manifest_head(m, m.flags | format::kManifestEncrypted, w);

@@ -245,7 +245,7 @@ Status StoreImpl::commit_manifest(const Manifest& m, crypt::SealingKey* key) {
     if (!key) return Status(Code::kInternal, "sealed manifest without a data key");
     CKPT_ASSIGN_OR_RETURN(bytes, encode_sealed_manifest(m, *key));
   } else {
-    bytes = encode_manifest(m);
+    CKPT_ASSIGN_OR_RETURN(bytes, encode_manifest(m));
   }
   return commit_manifest_file(m, bytes);
 }

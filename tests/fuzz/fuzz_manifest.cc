@@ -27,8 +27,14 @@ bool same_stats(const CheckpointStats& a, const CheckpointStats& b) {
 }
 
 void check_round_trip(const Manifest& m) {
-  std::vector<uint8_t> bytes = encode_manifest(m);
-  Result<Manifest> again = decode_manifest(bytes, "re-encoded");
+  // Whatever the decoder accepted, the encoder must accept and reproduce.
+  Result<std::vector<uint8_t>> bytes = encode_manifest(m);
+  if (!bytes.ok()) {
+    std::fprintf(stderr, "decoded manifest refused by the encoder: %s\n",
+                 bytes.status().to_string().c_str());
+    std::abort();
+  }
+  Result<Manifest> again = decode_manifest(*bytes, "re-encoded");
   if (!again.ok()) {
     std::fprintf(stderr, "re-encoded manifest rejected: %s\n", again.status().to_string().c_str());
     std::abort();

@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
   m.chunk_size = 4096;
   m.fanout = 64;
   m.store_uuid = {0xaa, 0xbb, 0xcc, 0xdd};
-  ok &= write(dir, "fuzz_manifest", "seed-minimal", encode_manifest(m));
+  ok &= write(dir, "fuzz_manifest", "seed-minimal", encode_manifest(m).value());
   m.parent = {16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
   m.seq = 7;
   m.fanout = 4;
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   m.stats.bytes_stored = 30000;
   m.stats.capture_ms = 1.25;
   m.stats.persist_ms = 17.5;
-  ok &= write(dir, "fuzz_manifest", "seed-full", encode_manifest(m));
+  ok &= write(dir, "fuzz_manifest", "seed-full", encode_manifest(m).value());
 
   // Pack header, record header and index (fixed pack id of fuzz_pack_index.cc).
   const PackId pack = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,

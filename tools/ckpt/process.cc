@@ -1,5 +1,6 @@
 // ckpt dump, restore, and show --log: process checkpoints through CRIU
 // (include/ckpt/process.h). `ckpt run` is in run.cc.
+#include <ckpt/limits.h>
 #include <ckpt/process.h>
 
 #include <iostream>
@@ -23,6 +24,12 @@ std::unique_ptr<Store> open_or_create_store(const GlobalOptions& g) {
 }
 
 int run_dump(const GlobalOptions& g, const DumpCmdOptions& o) {
+  // Before CRIU runs (without --leave-running it stops the process): a label the
+  // manifest cannot hold is a bad command line.
+  if (Status st = check_labels(o.dump.labels); !st.ok()) {
+    print_error("dump --label: " + st.message());
+    return kExitUsage;
+  }
   auto store = open_or_create_store(g);
   if (!store) return kExitFailure;
   auto r = dump_process(*store, o.dump);

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <iostream>
 
+#include <ckpt/limits.h>
+
 #include "commands.h"
 #include "output.h"
 
@@ -106,6 +108,10 @@ int run_run(const GlobalOptions& g, const RunCmdOptions& o) {
   const auto every = parse_duration(o.every);
   if (!every || *every <= 0) {
     print_error("run: --every expects a duration such as 30s, 10m or 2h, got '" + o.every + "'");
+    return kExitUsage;
+  }
+  if (Status st = check_labels(o.dump.labels); !st.ok()) {
+    print_error("run --label: " + st.message());
     return kExitUsage;
   }
   if (!store_path(g)) return kExitUsage;
