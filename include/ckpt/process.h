@@ -63,11 +63,30 @@ struct ProcessRestoreOptions {
   // root process to exit (ckpt becomes its subreaper) and report its exit status.
   bool detach = true;
   std::string work_dir;  // as for dump, but falling back to /var/tmp, not the store's tmp/
+  // A regular file the process had open whose size is not the one CRIU recorded at the
+  // dump (CRIU restores the offset and refuses such a file). kFail: CRIU refuses, and the
+  // error says which file and why. kTruncate: before CRIU runs, every file the process
+  // had open for writing that grew is cut back to its checkpointed size, the cut bytes
+  // kept in FILE.ckpt-tail-<short id> (0600) beside it. A file that shrank, is no longer
+  // a regular file, or was open read-only is refused either way, before anything changes.
+  // kIgnore is refused: CRIU checks the size itself.
+  FileMismatch file_mismatch = FileMismatch::kFail;
+  // kTruncate only: cut just these files (absolute paths); empty: every file that grew.
+  std::vector<std::string> truncate_only;
+};
+
+// A file kTruncate cut back: `tail` holds bytes [checkpoint_size, size_before) it had.
+struct TruncatedFile {
+  std::string path;
+  uint64_t checkpoint_size = 0;
+  uint64_t size_before = 0;
+  std::string tail;
 };
 
 struct ProcessRestoreResult {
   int pid = 0;          // root of the restored tree (its original pid)
   int exit_status = 0;  // detach = false: the root's exit code (128 + signal if killed)
+  std::vector<TruncatedFile> truncated;  // files cut back (FileMismatch::kTruncate)
 };
 
 // Materialises checkpoint `ref`'s images into a private (0700) directory, verifying every

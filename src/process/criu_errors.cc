@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <cstdio>
 #include <sstream>
 #include <vector>
 
@@ -64,6 +65,37 @@ const KnownFailure kKnown[] = {
      "(TracerPid in /proc/PID/status) and that kernel.yama.ptrace_scope allows tracing"},
 };
 
+// CRIU checks the size of every regular file it reopens against the size at the dump
+// (files-reg.c, validate_file): "File var/tmp/r1.log has bad size 513 (expect 339)", the
+// path without its leading '/' (CRIU opens it relative to the mount's root).
+std::string explain_bad_size(const std::string& log) {
+  const std::string marker = " has bad size ";
+  const auto at = log.find(marker);
+  if (at == std::string::npos) return {};
+  const auto file = log.rfind("File ", at);
+  const auto line = log.rfind('\n', at);
+  if (file == std::string::npos || (line != std::string::npos && file < line)) return {};
+  std::string path = log.substr(file + 5, at - file - 5);
+  if (path.empty() || path[0] != '/') path = "/" + path;
+  unsigned long long now = 0, then = 0;
+  if (std::sscanf(log.c_str() + at + marker.size(), "%llu (expect %llu)", &now, &then) != 2)
+    return {};
+  const std::string sizes = std::to_string(now) + " bytes now, " + std::to_string(then) +
+                            " bytes at the checkpoint";
+  if (now > then)
+    return "file " + path + " was written after the checkpoint (" + sizes +
+           "): CRIU restores the process's offset in the file and refuses a file whose size "
+           "differs. Restore with --file-mismatch truncate (or truncate:" + path +
+           ") to cut it back to " + std::to_string(then) + " bytes, keeping the " +
+           std::to_string(now - then) + " bytes after them in " + path +
+           ".ckpt-tail-<checkpoint id>; or put the file back as it was at the checkpoint";
+  return "file " + path + " shrank after the checkpoint (" + sizes +
+         "): CRIU restores the process's offset in the file and refuses a file whose size "
+         "differs, and ckpt cannot make up the missing bytes (--file-mismatch truncate only "
+         "cuts files that grew). Put the file back as it was at the checkpoint (from a backup), "
+         "or restore an older checkpoint";
+}
+
 bool contains_any(const std::string& log, const std::vector<const char*>& patterns) {
   for (const char* p : patterns)
     if (log.find(p) != std::string::npos) return true;
@@ -95,12 +127,17 @@ std::string explain_criu_failure(const std::string& log, const std::string& what
                                  const std::string& log_path) {
   std::string msg = what + " failed: ";
   bool known = false;
-  for (const auto& k : kKnown)
+  if (const std::string bad_size = explain_bad_size(log); !bad_size.empty()) {
+    msg += bad_size;
+    known = true;
+  }
+  for (const auto& k : kKnown) {
+    if (known) break;
     if (contains_any(log, k.patterns)) {
       msg += k.meaning;
       known = true;
-      break;
     }
+  }
   const std::string err = last_criu_error(log);
   if (!known)
     msg += "CRIU reported an error ckpt does not recognise; read the log and 'ckpt check'";

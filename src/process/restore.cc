@@ -10,6 +10,7 @@
 #include "process/command.h"
 #include "process/criu_errors.h"
 #include "process/criu_options.h"
+#include "process/grown_files.h"
 #include "process/image_streams.h"
 #include "process/work_dir.h"
 #include "store/format.h"
@@ -76,6 +77,15 @@ Result<ProcessRestoreResult> restore_process(Store& store, std::string_view ref,
                                     "' to see every damaged object; restore an older checkpoint");
   }
 
+  // Files that changed size since the dump: settled (kTruncate) before CRIU looks at them.
+  CKPT_ASSIGN_OR_RETURN(std::vector<TruncatedFile> truncated,
+                        settle_grown_files(dir.path(), o, m.id_hex().substr(0, 12), what));
+  std::string cut_note;
+  for (const auto& t : truncated)
+    cut_note += "; " + t.path + " was cut back to " + std::to_string(t.checkpoint_size) +
+                " bytes, the " + std::to_string(t.size_before - t.checkpoint_size) +
+                " bytes after them are in " + t.tail;
+
   std::vector<std::string> argv = {criu.path,   "restore",   "-D",  dir.path(),
                                    "-o",        kRestoreLog, "-v4", "--restore-detached",
                                    "--pidfile", kPidFile};
@@ -85,9 +95,13 @@ Result<ProcessRestoreResult> restore_process(Store& store, std::string_view ref,
   if (!o.detach && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
     return Status::from_errno(errno, what + ": become child subreaper");
   CKPT_ASSIGN_OR_RETURN(CommandResult r, run_command(argv, kRestoreTimeoutMs));
-  if (r.exit_code != 0 || r.timed_out)
-    return criu_failed(r, dir.file(kRestoreLog), what, "restore");
+  if (r.exit_code != 0 || r.timed_out) {
+    Status failed = criu_failed(r, dir.file(kRestoreLog), what, "restore");
+    if (cut_note.empty()) return failed;
+    return Status(failed.code(), failed.message() + cut_note);
+  }
   ProcessRestoreResult res;
+  res.truncated = std::move(truncated);
   auto pid_text = read_file(dir.file(kPidFile));
   if (pid_text.ok()) res.pid = std::atoi(std::string(pid_text->begin(), pid_text->end()).c_str());
   if (res.pid <= 0)

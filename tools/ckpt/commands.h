@@ -105,6 +105,7 @@ int run_dump(const GlobalOptions& g, const DumpCmdOptions& o);
 struct RestoreCmdOptions {
   std::string ref;
   bool detach = false;
+  std::vector<std::string> file_mismatch;  // --file-mismatch: fail | truncate | truncate:PATH
 };
 int run_restore(const GlobalOptions& g, const RestoreCmdOptions& o);
 

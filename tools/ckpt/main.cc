@@ -225,6 +225,9 @@ int run(int argc, char** argv) {
       "restore", "Restore a process checkpoint with CRIU; waits for the process unless --detach");
   restore->add_option("id", restore_o.ref, "Checkpoint id, unique prefix or 'latest'")->required();
   restore->add_flag("--detach", restore_o.detach, "Return once the process runs; print its pid");
+  restore->add_option("--file-mismatch", restore_o.file_mismatch,
+                      "fail | truncate | truncate:PATH: cut files that grew since the dump")
+      ->type_name("POLICY");
 
   RunCmdOptions run_o;
   auto* run_cmd = app.add_subcommand(

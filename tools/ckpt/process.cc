@@ -51,11 +51,47 @@ int run_dump(const GlobalOptions& g, const DumpCmdOptions& o) {
   return kExitOk;
 }
 
+namespace {
+
+// --file-mismatch values: "fail", "truncate" (every file that grew), "truncate:PATH"
+// (repeatable: just those). False, with an error printed, for anything else.
+bool parse_file_mismatch(const std::vector<std::string>& values, ProcessRestoreOptions* r) {
+  bool fail = false, all = false;
+  for (const auto& v : values) {
+    if (v == "fail") {
+      fail = true;
+    } else if (v == "truncate") {
+      all = true;
+    } else if (v.rfind("truncate:", 0) == 0 && v.size() > 9 && v[9] == '/') {
+      r->truncate_only.push_back(v.substr(9));
+    } else {
+      print_error("restore: --file-mismatch expects fail, truncate or truncate:/ABSOLUTE/PATH, "
+                  "got '" + v + "'");
+      return false;
+    }
+  }
+  if (fail && (all || !r->truncate_only.empty())) {
+    print_error("restore: --file-mismatch fail contradicts --file-mismatch truncate");
+    return false;
+  }
+  if (all) r->truncate_only.clear();
+  if (all || !r->truncate_only.empty()) r->file_mismatch = FileMismatch::kTruncate;
+  return true;
+}
+
+}  // namespace
+
 int run_restore(const GlobalOptions& g, const RestoreCmdOptions& o) {
+  ProcessRestoreOptions ro{.detach = o.detach};
+  if (!parse_file_mismatch(o.file_mismatch, &ro)) return kExitUsage;
   auto store = open_store(g);
   if (!store) return kExitFailure;
-  auto r = restore_process(*store, o.ref, {.detach = o.detach});
+  auto r = restore_process(*store, o.ref, ro);
   if (!r.ok()) return fail(r.status());
+  for (const auto& t : r->truncated)
+    std::cerr << "ckpt: " << t.path << " grew after the checkpoint: cut back to "
+              << t.checkpoint_size << " bytes; the " << t.size_before - t.checkpoint_size
+              << " bytes after them are kept in " << t.tail << '\n';
   if (o.detach) {
     std::cout << r->pid << '\n';
     return kExitOk;

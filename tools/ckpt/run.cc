@@ -5,8 +5,15 @@
 // state; if that dump fails, the program is stopped with SIGTERM (SIGKILL after 10 s). When the
 // program exits by itself, ckpt run exits with its status. The store is opened per checkpoint, so
 // ls, verify, prune and gc work on it in between.
+//
+// `ckpt run ... > run.log` without --output: the program inherits ckpt run's stdout, so
+// both write to run.log. CRIU records the file's size at the final dump and refuses a
+// restore if it has changed, so from the final dump on ckpt run writes nothing to an
+// output it shares with the program (it says so there just before the dump).
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,9 +58,45 @@ int decode(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)
   ::_exit(127);
 }
 
+// Which of ckpt run's stdout and stderr are regular files that process `pid` has open
+// too (same device and inode as one of /proc/PID/fd/*).
+std::vector<int> outputs_shared_with(pid_t pid) {
+  std::vector<int> shared;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+  for (int fd : {1, 2}) {
+    struct stat ours {};
+    if (::fstat(fd, &ours) != 0 || !S_ISREG(ours.st_mode)) continue;
+    DIR* d = ::opendir(dir.c_str());
+    if (!d) continue;
+    while (const dirent* e = ::readdir(d)) {
+      struct stat theirs {};
+      if (e->d_name[0] == '.' || ::stat((dir + "/" + e->d_name).c_str(), &theirs) != 0) continue;
+      if (theirs.st_dev == ours.st_dev && theirs.st_ino == ours.st_ino) {
+        shared.push_back(fd);
+        break;
+      }
+    }
+    ::closedir(d);
+  }
+  return shared;
+}
+
+// Says on each shared output, before the final dump, that nothing more will come.
+void announce_silence(const std::vector<int>& shared, pid_t pid) {
+  std::cout.flush();
+  std::cerr.flush();
+  const std::string note = "ckpt run: final checkpoint of process " + std::to_string(pid) +
+                           "; nothing more is written here by ckpt run, as the program shares "
+                           "this file and a restore needs it as checkpointed ('ckpt ls' lists "
+                           "the checkpoint, labelled final)\n";
+  for (int fd : shared) (void)!::write(fd, note.data(), note.size());
+}
+
 // One checkpoint of the running program; failures are reported, the program goes on.
+// `silence`: outputs to point at /dev/null once the (final) dump succeeded.
 bool checkpoint(const GlobalOptions& g, const RunCmdOptions& o, ProcessDumpOptions d,
-                const std::string& run_id, const char* why, bool final) {
+                const std::string& run_id, const char* why, bool final,
+                const std::vector<int>& silence = {}) {
   auto store = open_or_create_store(g);
   if (!store) return false;
   d.leave_running = !final;
@@ -63,6 +106,12 @@ bool checkpoint(const GlobalOptions& g, const RunCmdOptions& o, ProcessDumpOptio
   if (!r.ok()) {
     fail(r.status());
     return false;
+  }
+  if (!silence.empty()) {
+    const int null = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    for (int fd : silence)
+      if (null >= 0) ::dup2(null, fd);
+    if (null >= 0) ::close(null);
   }
   std::cout << r->id << std::endl;
   std::cerr << "ckpt run: checkpoint " << short_id(r->id) << " (" << why << ") of process " << d.pid
@@ -144,7 +193,9 @@ int run_run(const GlobalOptions& g, const RunCmdOptions& o) {
       return decode(st);
     }
     if (sig == SIGTERM || sig == SIGINT) {
-      const bool ok = checkpoint(g, o, d, run_id, "final", true);
+      const std::vector<int> shared = outputs_shared_with(pid);
+      announce_silence(shared, pid);
+      const bool ok = checkpoint(g, o, d, run_id, "final", true, shared);
       const int status = stop_program(pid);
       std::cerr << "ckpt run: stopped process " << pid << " (status " << status << ")\n";
       return ok ? kExitOk : kExitFailure;
