@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -123,6 +124,22 @@ TEST(CliTest, RestoreInfoShowsStreamsRestoreModesFilesAndRemaps) {
   EXPECT_EQ(j["files"][0]["reopen_path"], "/srv/app/app.log");
   EXPECT_EQ(j["files"][0]["offset"], 6);
   EXPECT_NE(j["files"][0]["status"].get<std::string>().find("MISSING"), std::string::npos);
+}
+
+TEST(CliTest, LabelsWithControlCharactersAreEscapedInTables) {
+  test::TempDir dir;
+  {
+    auto cp = Checkpointer::open({.store = dir.path()}).value();
+    std::vector<uint8_t> mem(4096, 1);
+    ASSERT_TRUE(cp->protect("m", mem.data(), mem.size()).ok());
+    ASSERT_TRUE(test::durable(*cp, {.labels = {"two\nlines", "tab\there\x1b[2J"}}).ok());
+  }
+  std::string out;
+  ASSERT_EQ(ckpt(dir.path(), {"ls"}, &out), 0);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;  // header and one row
+  EXPECT_NE(out.find("two\\nlines,tab\\there\\x1b[2J"), std::string::npos) << out;
+  ASSERT_EQ(ckpt(dir.path(), {"ls", "--json"}, &out), 0);
+  EXPECT_EQ(Json::parse(out)["checkpoints"][0]["labels"][0], "two\nlines");  // exact
 }
 
 }  // namespace

@@ -137,7 +137,7 @@ int run_ls(const GlobalOptions& g, const LsOptions& o) {
       continue;
     }
     t.add_row({short_id(info.id), std::to_string(info.seq), format_local_time(info.created_unix_ns),
-               info.labels.empty() ? "-" : join(info.labels, ","),
+               info.labels.empty() ? "-" : escape_text(join(info.labels, ",")),
                std::to_string(info.streams.size()), human_bytes(info.stats.bytes_logical),
                std::to_string(info.stats.chunks_written) + "/" +
                    std::to_string(info.stats.chunks_dirty)});
@@ -163,7 +163,8 @@ int run_show(const GlobalOptions& g, const ShowOptions& o) {
   head.add("parent", info->parent.empty() ? "-" : info->parent);
   head.add("created", format_local_time(info->created_unix_ns) + " (" +
                           format_utc_time(info->created_unix_ns) + ")");
-  if (!info->sealed) head.add("labels", info->labels.empty() ? "-" : join(info->labels, ", "));
+  if (!info->sealed)
+    head.add("labels", info->labels.empty() ? "-" : escape_text(join(info->labels, ", ")));
   head.add("flags", hex_address(info->flags) + ((info->flags & 1) ? " (encrypted)" : ""));
   head.print(std::cout);
   if (info->sealed) {
@@ -174,14 +175,14 @@ int run_show(const GlobalOptions& g, const ShowOptions& o) {
 
   std::cout << "attrs" << (info->attrs.empty() ? ": -" : "") << '\n';
   KeyValues attrs;
-  for (const auto& [k, v] : info->attrs) attrs.add(k, v);
+  for (const auto& [k, v] : info->attrs) attrs.add(escape_text(k), escape_text(v));
   attrs.print(std::cout, "  ");
 
   std::cout << "streams (" << info->streams.size() << ")\n";
   if (!info->streams.empty()) {
     Table t({"NAME", "KIND", ">ADDRESS", ">LENGTH", ">RESERVED", ">CHUNKS", ">ZERO", "ROOT"});
     for (const auto& s : info->streams)
-      t.add_row({s.name, stream_kind_name(s.kind), s.address ? hex_address(s.address) : "-",
+      t.add_row({escape_text(s.name), stream_kind_name(s.kind), s.address ? hex_address(s.address) : "-",
                  std::to_string(s.length), s.reserved ? std::to_string(s.reserved) : "-",
                  std::to_string(s.chunks), std::to_string(s.zero_chunks), s.root.substr(0, 12)});
     t.print(std::cout, "  ");
