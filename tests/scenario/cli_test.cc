@@ -142,5 +142,26 @@ TEST(CliTest, LabelsWithControlCharactersAreEscapedInTables) {
   EXPECT_EQ(Json::parse(out)["checkpoints"][0]["labels"][0], "two\nlines");  // exact
 }
 
+TEST(CliTest, InitRefusesAStoreThatLostItsHeaderAndRecoversIt) {
+  test::TempDir dir;
+  auto ids = make_store(dir.path(), 2);
+  std::string uuid_before;
+  ASSERT_EQ(ckpt(dir.path(), {"init", "--json"}, &uuid_before), 0);
+  uuid_before = Json::parse(uuid_before)["uuid"];
+  ASSERT_EQ(::unlink(dir.sub("store.ckpt").c_str()), 0);
+  std::string out;
+  EXPECT_EQ(ckpt(dir.path(), {"ls"}, &out), 1);
+  EXPECT_EQ(ckpt(dir.path(), {"init"}, &out), 1);
+  EXPECT_NE(::access(dir.sub("store.ckpt").c_str(), F_OK), 0) << "init re-created the store";
+  ASSERT_EQ(ckpt(dir.path(), {"init", "--recover", "--json"}, &out), 0) << out;
+  Json j = Json::parse(out);
+  EXPECT_EQ(j["uuid"], uuid_before);
+  EXPECT_EQ(j["recovered"], true);
+  ASSERT_EQ(ckpt(dir.path(), {"ls", "--json"}, &out), 0);
+  EXPECT_EQ(Json::parse(out)["checkpoints"].size(), 2u);
+  EXPECT_EQ(ckpt(dir.path(), {"verify"}, &out), 0) << out;
+  EXPECT_EQ(ckpt(dir.path(), {"init", "--recover"}, &out), 1);  // nothing to recover
+}
+
 }  // namespace
 }  // namespace ckpt

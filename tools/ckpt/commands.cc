@@ -2,6 +2,9 @@
 // maintenance.cc.
 #include "commands.h"
 
+#include <ckpt/header_recovery.h>
+
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 
@@ -39,6 +42,53 @@ std::unique_ptr<Store> open_store(const GlobalOptions& g) {
   return std::move(store).value();
 }
 
+namespace {
+
+// `ckpt init --recover DIR`: rebuild store.ckpt from the surviving files, then open the
+// store to show it works.
+int run_init_recover(const std::string& path, const InitOptions& o) {
+  HeaderRecoveryOptions ro;
+  ro.dry_run = o.dry_run;
+  ro.chunk_size = o.chunk_size;
+  auto rep = recover_store_header(path, ro);
+  if (!rep.ok()) return fail(rep.status());
+  if (o.json) {
+    print_json(Json{{"store", rep->path},
+                    {"recovered", rep->written},
+                    {"dry_run", o.dry_run},
+                    {"uuid", rep->uuid},
+                    {"chunk_size", rep->chunk_size},
+                    {"fanout", rep->fanout},
+                    {"encrypted", rep->encrypted},
+                    {"created", format_utc_time(rep->created_unix_ns)},
+                    {"manifests_used", rep->manifests_used},
+                    {"key_files_used", rep->key_files_used},
+                    {"packs_checked", rep->packs_checked},
+                    {"moved_aside", rep->moved_aside},
+                    {"notes", rep->notes}});
+    return kExitOk;
+  }
+  std::cout << (o.dry_run ? "would rebuild " : "rebuilt ") << rep->path << "/store.ckpt\n";
+  KeyValues kv;
+  kv.add("uuid", rep->uuid);
+  kv.add("chunk size", std::to_string(rep->chunk_size));
+  kv.add("fanout", std::to_string(rep->fanout));
+  kv.add("encrypted", rep->encrypted ? "yes" : "no");
+  kv.add("created", format_utc_time(rep->created_unix_ns));
+  kv.add("evidence", count(rep->manifests_used, "manifest") + ", " +
+                         count(rep->key_files_used, "key file") + ", " +
+                         count(rep->packs_checked, "pack"));
+  if (!rep->moved_aside.empty()) kv.add("damaged header kept as", rep->moved_aside);
+  kv.print(std::cout, "  ");
+  for (const auto& n : rep->notes) std::cout << "  note: " << escape_text(n) << '\n';
+  if (!o.dry_run)
+    std::cout << "next: run `ckpt --store " << rep->path
+              << " verify` to check every checkpoint against the rebuilt header\n";
+  return kExitOk;
+}
+
+}  // namespace
+
 int run_init(const GlobalOptions& g, const InitOptions& o) {
   std::string path = o.dir;
   if (path.empty()) {
@@ -49,6 +99,8 @@ int run_init(const GlobalOptions& g, const InitOptions& o) {
     print_error("init: both --store " + g.store + " and DIR " + o.dir + " given; pass one");
     return kExitUsage;
   }
+
+  if (o.recover) return run_init_recover(path, o);
 
   bool created = false;
   auto store = Store::open(path, store_options(g));

@@ -33,6 +33,8 @@ struct InitOptions {
   std::string dir;                      // positional; overrides --store
   uint32_t chunk_size = 0;              // 0: library default
   std::vector<std::string> recipients;  // public key files: an encrypted store
+  bool recover = false;                 // rebuild a lost store.ckpt (--recover)
+  bool dry_run = false;                 // with --recover: report, write nothing
   bool json = false;
 };
 int run_init(const GlobalOptions& g, const InitOptions& o);

@@ -85,6 +85,13 @@ int run(int argc, char** argv) {
                    "Create an encrypted store whose checkpoints are readable by this public "
                    "key (repeatable; needs --writer-key)")
       ->type_name("PUB");
+  auto* init_recover = init->add_flag(
+      "--recover", init_o.recover,
+      "Rebuild a lost or damaged store.ckpt from the store's surviving files (manifests, key "
+      "files, packs); refuses when they disagree");
+  init->add_flag("--dry-run", init_o.dry_run, "With --recover: report what would be written")
+      ->needs(init_recover);
+  init_recover->excludes("--recipient");
   json_flag(init, init_o.json);
 
   KeygenOptions keygen_o;
