@@ -141,7 +141,8 @@ class Store {
   // Checkpoints, oldest first. Manifests that cannot be read are left out and, if
   // `damaged` is given, described there.
   Result<std::vector<CheckpointInfo>> list(std::vector<Problem>* damaged = nullptr);
-  // "latest", a full id or a unique prefix of at least 4 hex digits.
+  // "latest", a full id or a unique prefix of at least 4 hex digits. An empty ref is
+  // kInvalidArgument (it does not mean "latest").
   Result<std::string> resolve(std::string_view ref);
   Result<CheckpointInfo> get(std::string_view ref);
 

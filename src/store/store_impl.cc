@@ -203,7 +203,13 @@ Result<Manifest> StoreImpl::manifest_contents(const std::string& id_hex) {
 
 Result<std::string> StoreImpl::resolve(std::string_view ref_in) {
   std::string ref(ref_in);
-  if (ref.empty()) ref = "latest";
+  // "" is refused rather than read as "latest": an empty id is almost always a variable
+  // that was never set, and restoring or deleting the newest checkpoint by accident is
+  // the wrong answer to it. (The C API maps NULL to "latest" itself.)
+  if (ref.empty())
+    return Status(Code::kInvalidArgument,
+                  "empty checkpoint id: give 'latest', a full id or a prefix of at least 4 hex "
+                  "digits");
   if (ref == "latest") {
     std::vector<Problem> damaged;
     CKPT_ASSIGN_OR_RETURN(auto all, manifests(&damaged));

@@ -126,6 +126,20 @@ TEST(CliTest, RestoreInfoShowsStreamsRestoreModesFilesAndRemaps) {
   EXPECT_NE(j["files"][0]["status"].get<std::string>().find("MISSING"), std::string::npos);
 }
 
+TEST(CliTest, MalformedAndEmptyIdsAreUsageErrors) {
+  test::TempDir dir;
+  make_store(dir.path(), 2);
+  std::string out;
+  EXPECT_EQ(ckpt(dir.path(), {"show", ""}, &out), 2) << out;  // not 'latest'
+  EXPECT_EQ(ckpt(dir.path(), {"show", "xyz!"}, &out), 2);
+  EXPECT_EQ(ckpt(dir.path(), {"show", "abc"}, &out), 2);  // fewer than 4 digits
+  EXPECT_EQ(ckpt(dir.path(), {"restore-info", ""}, &out), 2);
+  EXPECT_EQ(ckpt(dir.path(), {"verify", "latest", ""}, &out), 2);
+  EXPECT_EQ(ckpt(dir.path(), {"diff", "latest", "nothex"}, &out), 2);
+  EXPECT_EQ(ckpt(dir.path(), {"restore", ""}, &out), 2);
+  EXPECT_EQ(ckpt(dir.path(), {"show", "ffffffff"}, &out), 1);  // well-formed, absent
+}
+
 TEST(CliTest, LabelsWithControlCharactersAreEscapedInTables) {
   test::TempDir dir;
   {

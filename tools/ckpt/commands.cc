@@ -31,6 +31,19 @@ StoreOptions store_options(const GlobalOptions& g) {
   return o;
 }
 
+bool check_ref(std::string_view command, const std::string& ref) {
+  bool ok = ref == "latest";
+  if (!ok && ref.size() >= 4 && ref.size() <= 32) {
+    ok = true;
+    for (char c : ref) ok = ok && std::isxdigit(static_cast<unsigned char>(c));
+  }
+  if (ok) return true;
+  print_error(std::string(command) + ": '" + escape_text(ref) +
+              "' is not a checkpoint id: give 'latest', a full id or a prefix of at least 4 "
+              "hex digits (`ckpt ls` lists them)");
+  return false;
+}
+
 std::unique_ptr<Store> open_store(const GlobalOptions& g) {
   auto path = store_path(g);
   if (!path) return nullptr;

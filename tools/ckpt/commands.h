@@ -26,6 +26,9 @@ StoreOptions store_options(const GlobalOptions& g);
 // The store directory from --store or $CKPT_STORE; prints an error and returns nullopt
 // if there is neither.
 std::optional<std::string> store_path(const GlobalOptions& g);
+// A checkpoint argument must be 'latest' or 4..32 hex digits (an empty one is refused, not
+// read as 'latest'); else prints an error naming `what` and returns false (exit 2).
+bool check_ref(std::string_view command, const std::string& ref);
 // Opens an existing store; prints an error and returns null on failure.
 std::unique_ptr<Store> open_store(const GlobalOptions& g);
 

@@ -260,6 +260,18 @@ int run(int argc, char** argv) {
     return kExitUsage;
   }
 
+  // Checkpoint arguments are checked before the store is opened: a malformed one is a
+  // bad command line (exit 2), and an empty one is never taken for 'latest'.
+  auto refs_ok = [](std::string_view cmd, const std::vector<std::string>& refs) {
+    for (const auto& r : refs)
+      if (!check_ref(cmd, r)) return false;
+    return true;
+  };
+  if ((show->parsed() && !refs_ok("show", {show_o.ref})) ||
+      (ri->parsed() && !refs_ok("restore-info", {ri_o.ref})) ||
+      (verify->parsed() && !refs_ok("verify", verify_o.refs)) ||
+      (diff->parsed() && !refs_ok("diff", {diff_o.a, diff_o.b})))
+    return kExitUsage;
   if (init->parsed()) return run_init(g, init_o);
   if (ls->parsed()) return run_ls(g, ls_o);
   if (show->parsed()) return run_show(g, show_o);
@@ -277,6 +289,7 @@ int run(int argc, char** argv) {
     return kExitOk;
   }
   if (dump->parsed()) return run_dump(g, dump_o);
+  if (restore->parsed() && !refs_ok("restore", {restore_o.ref})) return kExitUsage;
   if (restore->parsed()) return run_restore(g, restore_o);
   if (run_cmd->parsed()) return run_run(g, run_o);
   if (keygen->parsed() && psk_path.empty()) {
