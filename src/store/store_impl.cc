@@ -260,7 +260,7 @@ Status StoreImpl::lock_writer(const std::string& purpose) {
 }
 
 Result<FileLock> StoreImpl::lock_readers(FileLock::Mode mode, const std::string& purpose) {
-  return FileLock::acquire(layout_.readers_lock(), mode, purpose);
+  return FileLock::acquire(layout_.readers_lock(), mode, purpose, FileLock::Role::kReaders);
 }
 
 Status StoreImpl::commit_manifest(const Manifest& m, crypt::SealingKey* key) {
