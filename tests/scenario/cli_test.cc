@@ -156,6 +156,34 @@ TEST(CliTest, LabelsWithControlCharactersAreEscapedInTables) {
   EXPECT_EQ(Json::parse(out)["checkpoints"][0]["labels"][0], "two\nlines");  // exact
 }
 
+TEST(CliTest, PruneRulesKeepTheNewestAndNeedUnits) {
+  test::TempDir dir;
+  auto ids = make_store(dir.path(), 3);
+  std::string out;
+  EXPECT_EQ(ckpt(dir.path(), {"prune", "--keep-within", "1"}, &out), 2);
+  ::sleep(1);
+  ASSERT_EQ(ckpt(dir.path(), {"prune", "--keep-within", "1s", "--json"}, &out), 0);
+  Json j = Json::parse(out);
+  EXPECT_EQ(j["removed"].size(), 2u);
+  EXPECT_EQ(j["newest_intact"], ids[2]);
+  ASSERT_EQ(ckpt(dir.path(), {"prune", "--keep-within", "1s", "--allow-empty", "--json"}, &out),
+            0);
+  EXPECT_EQ(Json::parse(out)["removed"].size(), 1u);
+}
+
+TEST(CliTest, PruneReportsWhatItRemovedWhenGcFails) {
+  test::TempDir dir;
+  auto ids = make_store(dir.path(), 4);
+  // An unreadable manifest: prune leaves it (damaged), gc then refuses to run.
+  test::flip_byte(dir.sub("manifests/" + ids[0] + ".mf"), 20);
+  std::string out;
+  EXPECT_EQ(ckpt(dir.path(), {"prune", "--keep-last", "1", "--gc", "--json"}, &out), 1);
+  Json j = Json::parse(out);
+  EXPECT_EQ(j["removed"].size(), 2u) << out;
+  EXPECT_EQ(j["damaged"].size(), 1u) << out;
+  EXPECT_NE(j["gc"]["error"].get<std::string>().find("unreadable"), std::string::npos) << out;
+}
+
 TEST(CliTest, InitRefusesAStoreThatLostItsHeaderAndRecoversIt) {
   test::TempDir dir;
   auto ids = make_store(dir.path(), 2);

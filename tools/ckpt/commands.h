@@ -79,6 +79,7 @@ struct PruneCmdOptions {
   uint64_t keep_last = 0;
   std::string keep_within;  // DURATION, empty: no age rule
   bool dry_run = false;
+  bool allow_empty = false;  // the rules may remove the newest intact checkpoint too
   bool gc = false;
   bool json = false;
 };
@@ -145,7 +146,8 @@ struct RewrapOptions {
 };
 int run_rewrap(const GlobalOptions& g, const RewrapOptions& o);
 
-// "30s", "10m", "2h", "7d", "1w", "1d12h"; a bare number is seconds. nullopt if malformed.
+// "30s", "10m", "2h", "7d", "1w", "1d12h"; a bare number is seconds (prune refuses one).
+// nullopt if malformed.
 std::optional<int64_t> parse_duration(std::string_view text);
 
 }  // namespace ckpt::cli

@@ -168,9 +168,13 @@ int run(int argc, char** argv) {
       ->check(kAtLeastOne);
   prune
       ->add_option("--keep-within", prune_o.keep_within,
-                   "Keep checkpoints younger than DURATION (30s, 10m, 2h, 7d, 1w, 1d12h)")
+                   "Keep checkpoints younger than DURATION (30s, 10m, 2h, 7d, 1w, 1d12h; a unit is "
+                   "required)")
       ->type_name("DURATION");
   prune->add_flag("--dry-run", prune_o.dry_run, "Report what would be removed; change nothing");
+  prune->add_flag("--allow-empty", prune_o.allow_empty,
+                  "Let the rules remove every checkpoint; without it the newest intact "
+                  "checkpoint is always kept");
   prune->add_flag("--gc", prune_o.gc, "Run gc afterwards to reclaim the space");
   json_flag(prune, prune_o.json);
 
