@@ -5,9 +5,8 @@
 
 #include <ckpt/header_recovery.h>
 #include <ckpt/version.h>
-#include <sys/stat.h>
-
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -31,7 +30,8 @@ namespace ckpt {
 namespace {
 
 bool has_suffix(const std::string& s, const std::string& suffix) {
-  return s.size() > suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() > suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Entries of `dir`; an absent directory has none.
@@ -139,8 +139,8 @@ Status read_packs(const StoreLayout& L, Evidence& ev) {
     CKPT_ASSIGN_OR_RETURN(UniqueFd fd, open_file(path, O_RDONLY));
     uint8_t head[format::kPackHeaderSize + format::kRecordHeaderSize];
     if (!pread_all(fd.get(), head, sizeof head, 0, path).ok()) continue;  // empty or short
-    ByteReader r(std::span<const uint8_t>(head + format::kPackHeaderSize,
-                                          format::kRecordHeaderSize));
+    ByteReader r(
+        std::span<const uint8_t>(head + format::kPackHeaderSize, format::kRecordHeaderSize));
     uint32_t magic = 0;
     uint8_t type = 0, codec = 0;
     r.u32(magic);
@@ -230,11 +230,10 @@ Result<HeaderRecoveryReport> recover_store_header(const std::string& path,
                       "then run `ckpt init --recover` again");
   if (!ev.geometry.agree())
     return Status(Code::kFailedPrecondition,
-                  refuse_prefix(L) +
-                      ev.geometry.conflict([](const auto& g) {
-                        return "chunk size " + std::to_string(g.first) + ", fanout " +
-                               std::to_string(g.second);
-                      }) +
+                  refuse_prefix(L) + ev.geometry.conflict([](const auto& g) {
+                    return "chunk size " + std::to_string(g.first) + ", fanout " +
+                           std::to_string(g.second);
+                  }) +
                       ". Move the manifests that do not belong to this store out, then run "
                       "`ckpt init --recover` again");
   if (!ev.encrypted.agree())
@@ -245,8 +244,10 @@ Result<HeaderRecoveryReport> recover_store_header(const std::string& path,
                       "belong to it out, then run `ckpt init --recover` again");
   if (ev.uuid.empty())
     return Status(Code::kNotFound,
-                  "cannot rebuild " + L.header() + ": no readable manifest, key file or "
-                      "recipients file in " + L.root +
+                  "cannot rebuild " + L.header() +
+                      ": no readable manifest, key file or "
+                      "recipients file in " +
+                      L.root +
                       " names the store's uuid, so no checkpoint can be recovered from it. "
                       "Restore store.ckpt from a backup or a replica, or move the "
                       "directory away and create a new store");
@@ -267,8 +268,7 @@ Result<HeaderRecoveryReport> recover_store_header(const std::string& path,
     h.chunk_size = options.chunk_size ? options.chunk_size : 4096;
     h.fanout = format::kDefaultFanout;
     rep.notes.push_back("no readable manifest survives: chunk size " +
-                        std::to_string(h.chunk_size) + " and fanout " +
-                        std::to_string(h.fanout) +
+                        std::to_string(h.chunk_size) + " and fanout " + std::to_string(h.fanout) +
                         " are assumed (no checkpoint depends on them); the packs' data is "
                         "referenced by no checkpoint and gc will remove it");
   }

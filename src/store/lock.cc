@@ -52,8 +52,9 @@ std::string busy_message(const std::string& path, FileLock::Mode mode, FileLock:
     return msg + holder +
            " by gc, which is deleting packs; readers wait for that: try again when it "
            "finishes";
-  return msg + " by readers (restore or verify); gc deletes packs only when no one is "
-               "reading: try again when they finish";
+  return msg +
+         " by readers (restore or verify); gc deletes packs only when no one is "
+         "reading: try again when they finish";
 }
 
 }  // namespace

@@ -46,7 +46,8 @@ Result<PruneReport> prune_store(StoreImpl& store, const PruneOptions& options) {
   CKPT_ASSIGN_OR_RETURN(auto all, store.manifests(&unreadable));
   PruneReport rep;
   // An unreadable manifest has no seq or time to apply a rule to: left for repair.
-  for (const auto& p : unreadable) rep.damaged.push_back(p.affected.empty() ? p.path : p.affected[0]);
+  for (const auto& p : unreadable)
+    rep.damaged.push_back(p.affected.empty() ? p.path : p.affected[0]);
 
   IntactCache cache(store);
   std::unordered_set<std::string> keep, damaged;

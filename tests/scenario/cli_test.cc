@@ -166,8 +166,7 @@ TEST(CliTest, PruneRulesKeepTheNewestAndNeedUnits) {
   Json j = Json::parse(out);
   EXPECT_EQ(j["removed"].size(), 2u);
   EXPECT_EQ(j["newest_intact"], ids[2]);
-  ASSERT_EQ(ckpt(dir.path(), {"prune", "--keep-within", "1s", "--allow-empty", "--json"}, &out),
-            0);
+  ASSERT_EQ(ckpt(dir.path(), {"prune", "--keep-within", "1s", "--allow-empty", "--json"}, &out), 0);
   EXPECT_EQ(Json::parse(out)["removed"].size(), 1u);
 }
 

@@ -77,8 +77,8 @@ TEST(StoreAccessTest, UnreadableStoreIsAPermissionError) {
     if (st.ok()) return "opened a store nobody may read";
     const std::string m = st.status().message();
     if (m.find("not a ckpt store") != std::string::npos) return "wrong message: " + m;
-    if (m.find("Permission denied") == std::string::npos || m.find("errno 13") == std::string::npos ||
-        m.find(dir.sub("s")) == std::string::npos)
+    if (m.find("Permission denied") == std::string::npos ||
+        m.find("errno 13") == std::string::npos || m.find(dir.sub("s")) == std::string::npos)
       return "message lacks the path or errno: " + m;
     return "";
   });

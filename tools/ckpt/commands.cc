@@ -57,8 +57,8 @@ std::unique_ptr<Store> open_store(const GlobalOptions& g) {
 
 namespace {
 
-// `ckpt init --recover DIR`: rebuild store.ckpt from the surviving files, then open the
-// store to show it works.
+// `ckpt init --recover DIR`: rebuild store.ckpt from the surviving files and say what
+// the evidence was; `ckpt verify` then checks every checkpoint against it.
 int run_init_recover(const std::string& path, const InitOptions& o) {
   HeaderRecoveryOptions ro;
   ro.dry_run = o.dry_run;
@@ -247,9 +247,10 @@ int run_show(const GlobalOptions& g, const ShowOptions& o) {
   if (!info->streams.empty()) {
     Table t({"NAME", "KIND", ">ADDRESS", ">LENGTH", ">RESERVED", ">CHUNKS", ">ZERO", "ROOT"});
     for (const auto& s : info->streams)
-      t.add_row({escape_text(s.name), stream_kind_name(s.kind), s.address ? hex_address(s.address) : "-",
-                 std::to_string(s.length), s.reserved ? std::to_string(s.reserved) : "-",
-                 std::to_string(s.chunks), std::to_string(s.zero_chunks), s.root.substr(0, 12)});
+      t.add_row({escape_text(s.name), stream_kind_name(s.kind),
+                 s.address ? hex_address(s.address) : "-", std::to_string(s.length),
+                 s.reserved ? std::to_string(s.reserved) : "-", std::to_string(s.chunks),
+                 std::to_string(s.zero_chunks), s.root.substr(0, 12)});
     t.print(std::cout, "  ");
   }
 
