@@ -173,7 +173,9 @@ Status refuse_if_store_files(const StoreLayout& L) {
                                   {L.refs_dir(), "refs/"},
                                   {L.keys_dir(), "keys/"}}) {
     CKPT_ASSIGN_OR_RETURN(auto names, entries_of(dir));
-    if (!names.empty()) found.push_back(std::to_string(names.size()) + " in " + what);
+    if (!names.empty())
+      found.push_back(std::to_string(names.size()) +
+                      (names.size() == 1 ? " file in " : " files in ") + what);
   }
   if (path_exists(L.recipients())) found.push_back("recipients");
   if (found.empty()) return {};

@@ -5,6 +5,7 @@
 // retention rule exists to keep restorable states, so a damaged checkpoint must not take
 // the place of a good one, and the newest intact checkpoint is kept unless the caller
 // explicitly allows an empty store (PruneOptions::allow_empty).
+#include <algorithm>
 #include <map>
 #include <unordered_set>
 
@@ -27,7 +28,9 @@ class IntactCache {
     VerifyOptions vo;
     vo.ids = {id};
     CKPT_ASSIGN_OR_RETURN(VerifyReport r, verify_store(store_, vo));
-    return known_[id] = r.ok();
+    // Problems that name no checkpoint (notes about a repaired index) do not damage it.
+    const auto& bad = r.damaged_checkpoints;
+    return known_[id] = std::find(bad.begin(), bad.end(), id) == bad.end();
   }
 
  private:
