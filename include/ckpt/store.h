@@ -98,11 +98,20 @@ struct PruneOptions {
   // Non-empty: the rules apply to these checkpoints only (full ids); all others are kept.
   // `ckpt run --keep-last` prunes the checkpoints of its own run this way.
   std::vector<std::string> only_ids;
+  // The newest intact checkpoint of the store is kept whatever the rules say, unless this
+  // is set (the rules may then empty the store).
+  bool allow_empty = false;
 };
 
+// keep_last counts intact checkpoints only: prune verifies the checkpoints it keeps,
+// newest first, and a damaged one (or an unreadable manifest) is not counted and not
+// removed: it is listed in `damaged` for `ckpt verify` / repair. Checkpoints the rules
+// remove are not read.
 struct PruneReport {
   std::vector<std::string> removed;
   std::vector<std::string> kept;
+  std::vector<std::string> damaged;  // ids (or manifest paths) left in place, not counted
+  std::string newest_intact;         // kept by the newest-intact guarantee ("" if none)
 };
 
 struct GcOptions {
@@ -141,7 +150,8 @@ class Store {
   // Checkpoints, oldest first. Manifests that cannot be read are left out and, if
   // `damaged` is given, described there.
   Result<std::vector<CheckpointInfo>> list(std::vector<Problem>* damaged = nullptr);
-  // "latest", a full id or a unique prefix of at least 4 hex digits.
+  // "latest", a full id or a unique prefix of at least 4 hex digits. An empty ref is
+  // kInvalidArgument (it does not mean "latest").
   Result<std::string> resolve(std::string_view ref);
   Result<CheckpointInfo> get(std::string_view ref);
 

@@ -4,10 +4,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 
 #include "store/format.h"
+#include "store/header_recovery.h"
 #include "store/refs.h"
 #include "store/sealed_manifest.h"
 #include "util/fs.h"
@@ -68,14 +70,30 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::open(const std::string& path,
     return Status(Code::kInvalidArgument, "no store given: pass --store DIR or set CKPT_STORE");
   StoreLayout layout{path};
   while (layout.root.size() > 1 && layout.root.back() == '/') layout.root.pop_back();
-  if (!path_exists(layout.header())) {
-    if (!options.create_if_missing) {
-      if (!path_exists(layout.root))
+  struct stat st;
+  if (::stat(layout.header().c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOTDIR)
+      return Status(Code::kNotFound, "store " + layout.root + " is not a directory");
+    if (err != ENOENT)  // EACCES, EIO, ...: not the same as "not a store"
+      return Status(err == EACCES ? Code::kFailedPrecondition : Code::kIoError,
+                    "cannot open store " + layout.root + ": stat " + layout.header() + ": " +
+                        std::strerror(err) + " (errno " + std::to_string(err) + ")" +
+                        (err == EACCES ? "; run as a user who may read the store, or give "
+                                         "this user read access to it"
+                                       : ""));
+    if (!path_exists(layout.root)) {
+      if (!options.create_if_missing)
         return Status(Code::kNotFound, "store " + layout.root + " does not exist");
-      return Status(Code::kNotFound, layout.root +
-                                         " is not a ckpt store (no store.ckpt); "
-                                         "create one with `ckpt init " +
-                                         layout.root + "`");
+    } else {
+      // A store that lost its header must never be re-created: its checkpoints would
+      // all become foreign (another uuid) and gc would then delete their data.
+      CKPT_RETURN_IF_ERROR(refuse_if_store_files(layout));
+      if (!options.create_if_missing)
+        return Status(Code::kNotFound, layout.root +
+                                           " is not a ckpt store (no store.ckpt); "
+                                           "create one with `ckpt init " +
+                                           layout.root + "`");
     }
     CKPT_RETURN_IF_ERROR(create(layout, options).with_context("create store " + layout.root));
   }
@@ -185,7 +203,13 @@ Result<Manifest> StoreImpl::manifest_contents(const std::string& id_hex) {
 
 Result<std::string> StoreImpl::resolve(std::string_view ref_in) {
   std::string ref(ref_in);
-  if (ref.empty()) ref = "latest";
+  // "" is refused rather than read as "latest": an empty id is almost always a variable
+  // that was never set, and restoring or deleting the newest checkpoint by accident is
+  // the wrong answer to it. (The C API maps NULL to "latest" itself.)
+  if (ref.empty())
+    return Status(Code::kInvalidArgument,
+                  "empty checkpoint id: give 'latest', a full id or a prefix of at least 4 hex "
+                  "digits");
   if (ref == "latest") {
     std::vector<Problem> damaged;
     CKPT_ASSIGN_OR_RETURN(auto all, manifests(&damaged));
@@ -236,7 +260,7 @@ Status StoreImpl::lock_writer(const std::string& purpose) {
 }
 
 Result<FileLock> StoreImpl::lock_readers(FileLock::Mode mode, const std::string& purpose) {
-  return FileLock::acquire(layout_.readers_lock(), mode, purpose);
+  return FileLock::acquire(layout_.readers_lock(), mode, purpose, FileLock::Role::kReaders);
 }
 
 Status StoreImpl::commit_manifest(const Manifest& m, crypt::SealingKey* key) {

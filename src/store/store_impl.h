@@ -59,7 +59,7 @@ class StoreImpl {
   // manifest() that fails unless labels, attributes and streams are readable (an
   // encrypted store opened without an identity yields only the clear header).
   Result<Manifest> manifest_contents(const std::string& id_hex);
-  // "latest" | full id | unique prefix (>= 4 hex digits) -> full id.
+  // "latest" | full id | unique prefix (>= 4 hex digits) -> full id; "" is refused.
   Result<std::string> resolve(std::string_view ref);
   // Highest seq of any manifest file (damaged ones included, read from refs), 0 if none.
   Result<uint64_t> max_seq();

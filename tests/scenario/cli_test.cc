@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -123,6 +124,84 @@ TEST(CliTest, RestoreInfoShowsStreamsRestoreModesFilesAndRemaps) {
   EXPECT_EQ(j["files"][0]["reopen_path"], "/srv/app/app.log");
   EXPECT_EQ(j["files"][0]["offset"], 6);
   EXPECT_NE(j["files"][0]["status"].get<std::string>().find("MISSING"), std::string::npos);
+}
+
+TEST(CliTest, MalformedAndEmptyIdsAreUsageErrors) {
+  test::TempDir dir;
+  make_store(dir.path(), 2);
+  std::string out;
+  EXPECT_EQ(ckpt(dir.path(), {"show", ""}, &out), 2) << out;  // not 'latest'
+  EXPECT_EQ(ckpt(dir.path(), {"show", "xyz!"}, &out), 2);
+  EXPECT_EQ(ckpt(dir.path(), {"show", "abc"}, &out), 2);  // fewer than 4 digits
+  EXPECT_EQ(ckpt(dir.path(), {"restore-info", ""}, &out), 2);
+  EXPECT_EQ(ckpt(dir.path(), {"verify", "latest", ""}, &out), 2);
+  EXPECT_EQ(ckpt(dir.path(), {"diff", "latest", "nothex"}, &out), 2);
+  EXPECT_EQ(ckpt(dir.path(), {"restore", ""}, &out), 2);
+  EXPECT_EQ(ckpt(dir.path(), {"show", "ffffffff"}, &out), 1);  // well-formed, absent
+}
+
+TEST(CliTest, LabelsWithControlCharactersAreEscapedInTables) {
+  test::TempDir dir;
+  {
+    auto cp = Checkpointer::open({.store = dir.path()}).value();
+    std::vector<uint8_t> mem(4096, 1);
+    ASSERT_TRUE(cp->protect("m", mem.data(), mem.size()).ok());
+    ASSERT_TRUE(test::durable(*cp, {.labels = {"two\nlines", "tab\there\x1b[2J"}}).ok());
+  }
+  std::string out;
+  ASSERT_EQ(ckpt(dir.path(), {"ls"}, &out), 0);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;  // header and one row
+  EXPECT_NE(out.find("two\\nlines,tab\\there\\x1b[2J"), std::string::npos) << out;
+  ASSERT_EQ(ckpt(dir.path(), {"ls", "--json"}, &out), 0);
+  EXPECT_EQ(Json::parse(out)["checkpoints"][0]["labels"][0], "two\nlines");  // exact
+}
+
+TEST(CliTest, PruneRulesKeepTheNewestAndNeedUnits) {
+  test::TempDir dir;
+  auto ids = make_store(dir.path(), 3);
+  std::string out;
+  EXPECT_EQ(ckpt(dir.path(), {"prune", "--keep-within", "1"}, &out), 2);
+  ::sleep(1);
+  ASSERT_EQ(ckpt(dir.path(), {"prune", "--keep-within", "1s", "--json"}, &out), 0);
+  Json j = Json::parse(out);
+  EXPECT_EQ(j["removed"].size(), 2u);
+  EXPECT_EQ(j["newest_intact"], ids[2]);
+  ASSERT_EQ(ckpt(dir.path(), {"prune", "--keep-within", "1s", "--allow-empty", "--json"}, &out), 0);
+  EXPECT_EQ(Json::parse(out)["removed"].size(), 1u);
+}
+
+TEST(CliTest, PruneReportsWhatItRemovedWhenGcFails) {
+  test::TempDir dir;
+  auto ids = make_store(dir.path(), 4);
+  // An unreadable manifest: prune leaves it (damaged), gc then refuses to run.
+  test::flip_byte(dir.sub("manifests/" + ids[0] + ".mf"), 20);
+  std::string out;
+  EXPECT_EQ(ckpt(dir.path(), {"prune", "--keep-last", "1", "--gc", "--json"}, &out), 1);
+  Json j = Json::parse(out);
+  EXPECT_EQ(j["removed"].size(), 2u) << out;
+  EXPECT_EQ(j["damaged"].size(), 1u) << out;
+  EXPECT_NE(j["gc"]["error"].get<std::string>().find("unreadable"), std::string::npos) << out;
+}
+
+TEST(CliTest, InitRefusesAStoreThatLostItsHeaderAndRecoversIt) {
+  test::TempDir dir;
+  auto ids = make_store(dir.path(), 2);
+  std::string uuid_before;
+  ASSERT_EQ(ckpt(dir.path(), {"init", "--json"}, &uuid_before), 0);
+  uuid_before = Json::parse(uuid_before)["uuid"];
+  ASSERT_EQ(::unlink(dir.sub("store.ckpt").c_str()), 0);
+  std::string out;
+  EXPECT_EQ(ckpt(dir.path(), {"ls"}, &out), 1);
+  EXPECT_EQ(ckpt(dir.path(), {"init"}, &out), 1);
+  EXPECT_NE(::access(dir.sub("store.ckpt").c_str(), F_OK), 0) << "init re-created the store";
+  ASSERT_EQ(ckpt(dir.path(), {"init", "--recover", "--json"}, &out), 0) << out;
+  Json j = Json::parse(out);
+  EXPECT_EQ(j["uuid"], uuid_before);
+  EXPECT_EQ(j["recovered"], true);
+  ASSERT_EQ(ckpt(dir.path(), {"ls", "--json"}, &out), 0);
+  EXPECT_EQ(Json::parse(out)["checkpoints"].size(), 2u);
+  EXPECT_EQ(ckpt(dir.path(), {"verify"}, &out), 0) << out;
+  EXPECT_EQ(ckpt(dir.path(), {"init", "--recover"}, &out), 1);  // nothing to recover
 }
 
 }  // namespace

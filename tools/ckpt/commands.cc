@@ -2,6 +2,9 @@
 // maintenance.cc.
 #include "commands.h"
 
+#include <ckpt/header_recovery.h>
+
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
 
@@ -28,6 +31,19 @@ StoreOptions store_options(const GlobalOptions& g) {
   return o;
 }
 
+bool check_ref(std::string_view command, const std::string& ref) {
+  bool ok = ref == "latest";
+  if (!ok && ref.size() >= 4 && ref.size() <= 32) {
+    ok = true;
+    for (char c : ref) ok = ok && std::isxdigit(static_cast<unsigned char>(c));
+  }
+  if (ok) return true;
+  print_error(std::string(command) + ": '" + escape_text(ref) +
+              "' is not a checkpoint id: give 'latest', a full id or a prefix of at least 4 "
+              "hex digits (`ckpt ls` lists them)");
+  return false;
+}
+
 std::unique_ptr<Store> open_store(const GlobalOptions& g) {
   auto path = store_path(g);
   if (!path) return nullptr;
@@ -39,6 +55,53 @@ std::unique_ptr<Store> open_store(const GlobalOptions& g) {
   return std::move(store).value();
 }
 
+namespace {
+
+// `ckpt init --recover DIR`: rebuild store.ckpt from the surviving files and say what
+// the evidence was; `ckpt verify` then checks every checkpoint against it.
+int run_init_recover(const std::string& path, const InitOptions& o) {
+  HeaderRecoveryOptions ro;
+  ro.dry_run = o.dry_run;
+  ro.chunk_size = o.chunk_size;
+  auto rep = recover_store_header(path, ro);
+  if (!rep.ok()) return fail(rep.status());
+  if (o.json) {
+    print_json(Json{{"store", rep->path},
+                    {"recovered", rep->written},
+                    {"dry_run", o.dry_run},
+                    {"uuid", rep->uuid},
+                    {"chunk_size", rep->chunk_size},
+                    {"fanout", rep->fanout},
+                    {"encrypted", rep->encrypted},
+                    {"created", format_utc_time(rep->created_unix_ns)},
+                    {"manifests_used", rep->manifests_used},
+                    {"key_files_used", rep->key_files_used},
+                    {"packs_checked", rep->packs_checked},
+                    {"moved_aside", rep->moved_aside},
+                    {"notes", rep->notes}});
+    return kExitOk;
+  }
+  std::cout << (o.dry_run ? "would rebuild " : "rebuilt ") << rep->path << "/store.ckpt\n";
+  KeyValues kv;
+  kv.add("uuid", rep->uuid);
+  kv.add("chunk size", std::to_string(rep->chunk_size));
+  kv.add("fanout", std::to_string(rep->fanout));
+  kv.add("encrypted", rep->encrypted ? "yes" : "no");
+  kv.add("created", format_utc_time(rep->created_unix_ns));
+  kv.add("evidence", count(rep->manifests_used, "manifest") + ", " +
+                         count(rep->key_files_used, "key file") + ", " +
+                         count(rep->packs_checked, "pack"));
+  if (!rep->moved_aside.empty()) kv.add("damaged header kept as", rep->moved_aside);
+  kv.print(std::cout, "  ");
+  for (const auto& n : rep->notes) std::cout << "  note: " << escape_text(n) << '\n';
+  if (!o.dry_run)
+    std::cout << "next: run `ckpt --store " << rep->path
+              << " verify` to check every checkpoint against the rebuilt header\n";
+  return kExitOk;
+}
+
+}  // namespace
+
 int run_init(const GlobalOptions& g, const InitOptions& o) {
   std::string path = o.dir;
   if (path.empty()) {
@@ -49,6 +112,8 @@ int run_init(const GlobalOptions& g, const InitOptions& o) {
     print_error("init: both --store " + g.store + " and DIR " + o.dir + " given; pass one");
     return kExitUsage;
   }
+
+  if (o.recover) return run_init_recover(path, o);
 
   bool created = false;
   auto store = Store::open(path, store_options(g));
@@ -137,7 +202,7 @@ int run_ls(const GlobalOptions& g, const LsOptions& o) {
       continue;
     }
     t.add_row({short_id(info.id), std::to_string(info.seq), format_local_time(info.created_unix_ns),
-               info.labels.empty() ? "-" : join(info.labels, ","),
+               info.labels.empty() ? "-" : escape_text(join(info.labels, ",")),
                std::to_string(info.streams.size()), human_bytes(info.stats.bytes_logical),
                std::to_string(info.stats.chunks_written) + "/" +
                    std::to_string(info.stats.chunks_dirty)});
@@ -163,7 +228,8 @@ int run_show(const GlobalOptions& g, const ShowOptions& o) {
   head.add("parent", info->parent.empty() ? "-" : info->parent);
   head.add("created", format_local_time(info->created_unix_ns) + " (" +
                           format_utc_time(info->created_unix_ns) + ")");
-  if (!info->sealed) head.add("labels", info->labels.empty() ? "-" : join(info->labels, ", "));
+  if (!info->sealed)
+    head.add("labels", info->labels.empty() ? "-" : escape_text(join(info->labels, ", ")));
   head.add("flags", hex_address(info->flags) + ((info->flags & 1) ? " (encrypted)" : ""));
   head.print(std::cout);
   if (info->sealed) {
@@ -174,16 +240,17 @@ int run_show(const GlobalOptions& g, const ShowOptions& o) {
 
   std::cout << "attrs" << (info->attrs.empty() ? ": -" : "") << '\n';
   KeyValues attrs;
-  for (const auto& [k, v] : info->attrs) attrs.add(k, v);
+  for (const auto& [k, v] : info->attrs) attrs.add(escape_text(k), escape_text(v));
   attrs.print(std::cout, "  ");
 
   std::cout << "streams (" << info->streams.size() << ")\n";
   if (!info->streams.empty()) {
     Table t({"NAME", "KIND", ">ADDRESS", ">LENGTH", ">RESERVED", ">CHUNKS", ">ZERO", "ROOT"});
     for (const auto& s : info->streams)
-      t.add_row({s.name, stream_kind_name(s.kind), s.address ? hex_address(s.address) : "-",
-                 std::to_string(s.length), s.reserved ? std::to_string(s.reserved) : "-",
-                 std::to_string(s.chunks), std::to_string(s.zero_chunks), s.root.substr(0, 12)});
+      t.add_row({escape_text(s.name), stream_kind_name(s.kind),
+                 s.address ? hex_address(s.address) : "-", std::to_string(s.length),
+                 s.reserved ? std::to_string(s.reserved) : "-", std::to_string(s.chunks),
+                 std::to_string(s.zero_chunks), s.root.substr(0, 12)});
     t.print(std::cout, "  ");
   }
 

@@ -26,6 +26,9 @@ StoreOptions store_options(const GlobalOptions& g);
 // The store directory from --store or $CKPT_STORE; prints an error and returns nullopt
 // if there is neither.
 std::optional<std::string> store_path(const GlobalOptions& g);
+// A checkpoint argument must be 'latest' or 4..32 hex digits (an empty one is refused, not
+// read as 'latest'); else prints an error naming `what` and returns false (exit 2).
+bool check_ref(std::string_view command, const std::string& ref);
 // Opens an existing store; prints an error and returns null on failure.
 std::unique_ptr<Store> open_store(const GlobalOptions& g);
 
@@ -33,6 +36,8 @@ struct InitOptions {
   std::string dir;                      // positional; overrides --store
   uint32_t chunk_size = 0;              // 0: library default
   std::vector<std::string> recipients;  // public key files: an encrypted store
+  bool recover = false;                 // rebuild a lost store.ckpt (--recover)
+  bool dry_run = false;                 // with --recover: report, write nothing
   bool json = false;
 };
 int run_init(const GlobalOptions& g, const InitOptions& o);
@@ -74,6 +79,7 @@ struct PruneCmdOptions {
   uint64_t keep_last = 0;
   std::string keep_within;  // DURATION, empty: no age rule
   bool dry_run = false;
+  bool allow_empty = false;  // the rules may remove the newest intact checkpoint too
   bool gc = false;
   bool json = false;
 };
@@ -141,7 +147,8 @@ struct RewrapOptions {
 };
 int run_rewrap(const GlobalOptions& g, const RewrapOptions& o);
 
-// "30s", "10m", "2h", "7d", "1w", "1d12h"; a bare number is seconds. nullopt if malformed.
+// "30s", "10m", "2h", "7d", "1w", "1d12h"; a bare number is seconds (prune refuses one).
+// nullopt if malformed.
 std::optional<int64_t> parse_duration(std::string_view text);
 
 }  // namespace ckpt::cli

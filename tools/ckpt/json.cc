@@ -99,7 +99,11 @@ Json to_json(const DiffReport& r) {
 }
 
 Json to_json(const PruneReport& r, bool dry_run) {
-  return Json{{"dry_run", dry_run}, {"removed", r.removed}, {"kept", r.kept}};
+  return Json{{"dry_run", dry_run},
+              {"removed", r.removed},
+              {"kept", r.kept},
+              {"damaged", r.damaged},
+              {"newest_intact", r.newest_intact}};
 }
 
 Json to_json(const GcReport& r, bool dry_run) {

@@ -85,6 +85,13 @@ int run(int argc, char** argv) {
                    "Create an encrypted store whose checkpoints are readable by this public "
                    "key (repeatable; needs --writer-key)")
       ->type_name("PUB");
+  auto* init_recover = init->add_flag(
+      "--recover", init_o.recover,
+      "Rebuild a lost or damaged store.ckpt from the store's surviving files (manifests, key "
+      "files, packs); refuses when they disagree");
+  init->add_flag("--dry-run", init_o.dry_run, "With --recover: report what would be written")
+      ->needs(init_recover);
+  init_recover->excludes("--recipient");
   json_flag(init, init_o.json);
 
   KeygenOptions keygen_o;
@@ -161,9 +168,13 @@ int run(int argc, char** argv) {
       ->check(kAtLeastOne);
   prune
       ->add_option("--keep-within", prune_o.keep_within,
-                   "Keep checkpoints younger than DURATION (30s, 10m, 2h, 7d, 1w, 1d12h)")
+                   "Keep checkpoints younger than DURATION (30s, 10m, 2h, 7d, 1w, 1d12h; a unit is "
+                   "required)")
       ->type_name("DURATION");
   prune->add_flag("--dry-run", prune_o.dry_run, "Report what would be removed; change nothing");
+  prune->add_flag("--allow-empty", prune_o.allow_empty,
+                  "Let the rules remove every checkpoint; without it the newest intact "
+                  "checkpoint is always kept");
   prune->add_flag("--gc", prune_o.gc, "Run gc afterwards to reclaim the space");
   json_flag(prune, prune_o.json);
 
@@ -256,6 +267,18 @@ int run(int argc, char** argv) {
     return kExitUsage;
   }
 
+  // Checkpoint arguments are checked before the store is opened: a malformed one is a
+  // bad command line (exit 2), and an empty one is never taken for 'latest'.
+  auto refs_ok = [](std::string_view cmd, const std::vector<std::string>& refs) {
+    for (const auto& r : refs)
+      if (!check_ref(cmd, r)) return false;
+    return true;
+  };
+  if ((show->parsed() && !refs_ok("show", {show_o.ref})) ||
+      (ri->parsed() && !refs_ok("restore-info", {ri_o.ref})) ||
+      (verify->parsed() && !refs_ok("verify", verify_o.refs)) ||
+      (diff->parsed() && !refs_ok("diff", {diff_o.a, diff_o.b})))
+    return kExitUsage;
   if (init->parsed()) return run_init(g, init_o);
   if (ls->parsed()) return run_ls(g, ls_o);
   if (show->parsed()) return run_show(g, show_o);
@@ -273,6 +296,7 @@ int run(int argc, char** argv) {
     return kExitOk;
   }
   if (dump->parsed()) return run_dump(g, dump_o);
+  if (restore->parsed() && !refs_ok("restore", {restore_o.ref})) return kExitUsage;
   if (restore->parsed()) return run_restore(g, restore_o);
   if (run_cmd->parsed()) return run_run(g, run_o);
   if (keygen->parsed() && psk_path.empty()) {

@@ -162,11 +162,15 @@ int run_prune(const GlobalOptions& g, const PruneCmdOptions& o) {
   PruneOptions opts;
   opts.keep_last = o.keep_last;
   opts.dry_run = o.dry_run;
+  opts.allow_empty = o.allow_empty;
   if (!o.keep_within.empty()) {
     auto sec = parse_duration(o.keep_within);
-    if (!sec) {
+    // A bare number is refused: "--keep-within 1" meant 1 day or 1 hour far more often
+    // than 1 second, and 1 second removes almost everything.
+    if (!sec || o.keep_within.find_first_not_of("0123456789") == std::string::npos) {
       print_error("prune: bad --keep-within '" + o.keep_within +
-                  "': expected a duration such as 30s, 10m, 2h, 7d, 1w or 1d12h");
+                  "': expected a duration with a unit (s, m, h, d or w), such as 30s, 10m, "
+                  "2h, 7d, 1w or 1d12h");
       return kExitUsage;
     }
     opts.keep_within_sec = *sec;
@@ -180,28 +184,41 @@ int run_prune(const GlobalOptions& g, const PruneCmdOptions& o) {
   auto rep = store->prune(opts);
   if (!rep.ok()) return fail(rep.status());
 
+  // gc runs after the manifests are gone: whatever it says, the prune happened and is
+  // reported (a failed gc only leaves space to reclaim later).
   std::optional<GcReport> gc;
+  Status gc_error;
   if (o.gc && !o.dry_run) {
     auto r = store->gc();
-    if (!r.ok()) {
-      print_error("prune succeeded (" + std::to_string(rep->removed.size()) +
-                  " checkpoints removed) but gc failed");
-      return fail(r.status());
-    }
-    gc = std::move(r).value();
+    if (r.ok())
+      gc = std::move(r).value();
+    else
+      gc_error = r.status();
   }
 
   if (o.json) {
     Json j = to_json(*rep, o.dry_run);
     if (gc) j["gc"] = to_json(*gc, false);
+    if (!gc_error.ok()) j["gc"] = Json{{"error", gc_error.to_string()}};
     print_json(j);
-    return kExitOk;
+    if (!gc_error.ok()) print_error("prune succeeded but gc failed: " + gc_error.to_string());
+    return gc_error.ok() ? kExitOk : kExitFailure;
   }
   for (const auto& id : rep->removed)
     std::cout << (o.dry_run ? "would remove " : "removed ") << short_id(id) << '\n';
+  for (const auto& id : rep->damaged)
+    std::cout << "damaged, left in place and not counted: " << short_id(id)
+              << " (`ckpt verify` for details)\n";
   std::cout << (o.dry_run ? "dry run: would remove " : "removed ") << rep->removed.size() << " of "
-            << count(rep->removed.size() + rep->kept.size(), "checkpoint") << ", kept "
-            << rep->kept.size() << '\n';
+            << count(rep->removed.size() + rep->kept.size() + rep->damaged.size(), "checkpoint")
+            << ", kept " << rep->kept.size() << '\n';
+  if (!rep->newest_intact.empty())
+    std::cout << "newest intact checkpoint: " << short_id(rep->newest_intact) << " (always kept"
+              << " unless --allow-empty)\n";
+  if (!gc_error.ok()) {
+    print_error("prune succeeded but gc failed: " + gc_error.to_string());
+    return kExitFailure;
+  }
   if (gc) {
     print_gc_report(*gc, false);
   } else if (o.gc) {

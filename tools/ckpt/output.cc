@@ -73,6 +73,36 @@ std::string format_utc_time(int64_t unix_ns) {
   return buf;
 }
 
+std::string escape_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    switch (c) {
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\x%02x", c);
+          out += buf;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
 std::string short_id(std::string_view id) { return std::string(id.substr(0, 12)); }
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {

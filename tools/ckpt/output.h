@@ -33,6 +33,10 @@ std::string human_bytes(uint64_t bytes);
 std::string format_local_time(int64_t unix_ns);
 // UTC, RFC 3339 with milliseconds: "2026-11-21T09:00:01.123Z".
 std::string format_utc_time(int64_t unix_ns);
+// For human output: control characters (newline, tab, ESC, DEL, ...) and backslash as C
+// escapes ("\n", "\t", "\x1b", "\\"), so a label cannot break a table or move the
+// cursor. JSON output is exact and does not use this.
+std::string escape_text(std::string_view text);
 // First 12 hex digits of an id.
 std::string short_id(std::string_view id);
 std::string join(const std::vector<std::string>& items, std::string_view sep);
