@@ -168,28 +168,31 @@ void plan_packs(ObjectStore& objects, const std::unordered_set<Digest, DigestHas
     for (const auto& e : entries)
       if (live.count(e.id) && !objects.quarantined(pack.id, e)) kept.insert(e.id);
   }
-  // Packs without an index: a crashed writer's leftovers (nothing references them) are
-  // deleted; one whose index was lost while checkpoints use it gets its index back.
-  for (const PackFile& pack : objects.unindexed()) {
-    std::string stopped;
-    auto entries = objects.scan_file(pack, &stopped);
+}
+
+// Packs without an index get one back before anything else: a crashed writer's leftover
+// then shows up as an ordinary dead pack and is deleted below; a pack whose index was
+// lost while checkpoints use it is kept (and makes liveness readable again).
+Status reindex_unindexed(StoreImpl& store, bool dry_run, GcReport& rep) {
+  CKPT_ASSIGN_OR_RETURN(ObjectStore * objects, store.objects());
+  bool wrote = false;
+  for (const PackFile& pack : objects->unindexed()) {
+    auto entries = objects->scan_file(pack, nullptr);
     if (!entries.ok()) {
-      rep.notes.push_back("pack " + pack.hex + " has no index and was left as it is: " +
-                          entries.status().message());
+      rep.notes.push_back("pack " + pack.hex + " has no index and cannot be read; it was left "
+                          "as it is: " + entries.status().message());
       continue;
     }
-    bool needed = false;
-    for (const auto& e : *entries) needed |= live.count(e.id) && !objects.contains(e.id);
-    if (needed) {
-      plan.reindex.emplace_back(pack.hex, *entries);
-      rep.notes.push_back("pack " + pack.hex + " had no index but holds objects checkpoints "
-                          "use: its index was rebuilt");
-      continue;
-    }
-    plan.dead.push_back(pack.hex);
-    ++rep.packs_deleted;
-    rep.bytes_freed += pack.size;
+    rep.notes.push_back("pack " + pack.hex + " had no index: " +
+                        (dry_run ? "would rebuild it" : "rebuilt it"));
+    if (dry_run) continue;
+    CKPT_RETURN_IF_ERROR(
+        atomic_write_file(pack.index_path, encode_index(pack.id, *entries), store.layout().tmp_dir())
+            .with_context("gc: rebuild the index of pack " + pack.hex));
+    wrote = true;
   }
+  if (wrote) store.reload_objects();
+  return {};
 }
 
 Status delete_packs(const StoreLayout& L, const std::vector<std::string>& hexes) {
@@ -296,6 +299,7 @@ Result<GcReport> gc_store(StoreImpl& store, const GcOptions& options) {
     ++rep.temp_files_removed;
     if (!options.dry_run) CKPT_RETURN_IF_ERROR(remove_file(L.tmp_dir() + "/" + n));
   }
+  CKPT_RETURN_IF_ERROR(reindex_unindexed(store, options.dry_run, rep));
   // 2. Liveness.
   std::unordered_set<Digest, DigestHash> live;
   std::vector<Manifest> manifests;
