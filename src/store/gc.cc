@@ -114,12 +114,14 @@ struct GcPlan {
 
 void plan_packs(ObjectStore& objects, const std::unordered_set<Digest, DigestHash>& live,
                 const GcOptions& options, GcPlan& plan, GcReport& rep) {
-  // Live objects already accounted for: in a pack that stays or one being repacked. A
-  // quarantined copy never counts, so a pack holding a good copy is not deleted for it.
-  std::unordered_set<Digest, DigestHash> kept;
+  // Live objects accounted for: `plan.safe` in packs that stay, `planned` in packs being
+  // repacked. Only a pack whose live objects are all safe is deleted up front; one whose
+  // objects are merely planned goes with the repack, after the copies are committed (the
+  // planned copy may turn out damaged). A quarantined copy never counts.
+  std::unordered_set<Digest, DigestHash> planned;
   auto keep_all = [&](const PackFile& pack, const std::vector<IndexEntry>& entries) {
     for (const auto& e : entries)
-      if (!objects.quarantined(pack.id, e)) kept.insert(e.id), plan.safe.insert(e.id);
+      if (!objects.quarantined(pack.id, e)) plan.safe.insert(e.id);
   };
   for (uint32_t i = 0; i < objects.packs().size(); ++i) {
     const PackFile& pack = objects.packs()[i];
@@ -131,13 +133,15 @@ void plan_packs(ObjectStore& objects, const std::unordered_set<Digest, DigestHas
     }
     const auto& entries = *scanned;
     if (objects.index_rebuilt(i)) plan.reindex.emplace_back(pack.hex, entries);
-    uint64_t live_bytes = 0, dead_bytes = 0, nlive = 0;
+    uint64_t live_bytes = 0, dead_bytes = 0, nlive = 0, nneeded = 0;
     for (const auto& e : entries) {
       uint64_t b = format::kRecordHeaderSize + e.stored_len;
       // A quarantined copy is dead once a good copy exists; the only copy stays (repack
       // then leaves its pack alone) so no evidence is deleted before `ckpt repair`.
       const bool bad_dup = objects.quarantined(pack.id, e) && objects.contains(e.id);
-      if (live.count(e.id) && !kept.count(e.id) && !bad_dup) {
+      const bool needed = live.count(e.id) && !plan.safe.count(e.id) && !bad_dup;
+      nneeded += needed;
+      if (needed && !planned.count(e.id)) {
         live_bytes += b;
         ++nlive;
       } else {
@@ -151,7 +155,7 @@ void plan_packs(ObjectStore& objects, const std::unordered_set<Digest, DigestHas
     }
     rep.objects_live += nlive;
     rep.objects_dead += entries.size() - nlive;
-    if (nlive == 0) {
+    if (nneeded == 0) {
       ++rep.packs_deleted;
       plan.dead.push_back(pack.hex);
       rep.bytes_freed += pack.size;
@@ -166,7 +170,7 @@ void plan_packs(ObjectStore& objects, const std::unordered_set<Digest, DigestHas
     plan.repack_freed += dead_bytes;
     plan.repack.push_back(pack.hex);
     for (const auto& e : entries)
-      if (live.count(e.id) && !objects.quarantined(pack.id, e)) kept.insert(e.id);
+      if (live.count(e.id) && !objects.quarantined(pack.id, e)) planned.insert(e.id);
   }
 }
 
@@ -186,9 +190,14 @@ Status reindex_unindexed(StoreImpl& store, bool dry_run, GcReport& rep) {
     rep.notes.push_back("pack " + pack.hex + " had no index: " +
                         (dry_run ? "would rebuild it" : "rebuilt it"));
     if (dry_run) continue;
-    CKPT_RETURN_IF_ERROR(
-        atomic_write_file(pack.index_path, encode_index(pack.id, *entries), store.layout().tmp_dir())
-            .with_context("gc: rebuild the index of pack " + pack.hex));
+    Status st =
+        atomic_write_file(pack.index_path, encode_index(pack.id, *entries), store.layout().tmp_dir());
+    if (st.code() == Code::kNoSpace) {
+      rep.notes.back() = "pack " + pack.hex + " has no index and there is no space to write "
+                         "one: " + st.message();
+      continue;
+    }
+    CKPT_RETURN_IF_ERROR(st.with_context("gc: rebuild the index of pack " + pack.hex));
     wrote = true;
   }
   if (wrote) store.reload_objects();
@@ -313,13 +322,18 @@ Result<GcReport> gc_store(StoreImpl& store, const GcOptions& options) {
   if (options.dry_run) return rep;
   // 4. What needs no space first: indexes, dead packs, unused keys. A full disk still
   // gets these back.
+  CKPT_RETURN_IF_ERROR(delete_packs(L, plan.dead));
   for (const auto& [hex, entries] : plan.reindex) {
+    if (std::find(plan.dead.begin(), plan.dead.end(), hex) != plan.dead.end()) continue;
     PackId id;
     parse_pack_id(hex, id);
-    CKPT_RETURN_IF_ERROR(atomic_write_file(L.index(hex), encode_index(id, entries), L.tmp_dir())
-                             .with_context("gc: rewrite the index of pack " + hex));
+    Status st = atomic_write_file(L.index(hex), encode_index(id, entries), L.tmp_dir());
+    if (st.code() == Code::kNoSpace) {  // readers rebuild it in memory meanwhile
+      rep.notes.push_back("the index of pack " + hex + " was not rewritten: " + st.message());
+      continue;
+    }
+    CKPT_RETURN_IF_ERROR(st.with_context("gc: rewrite the index of pack " + hex));
   }
-  CKPT_RETURN_IF_ERROR(delete_packs(L, plan.dead));
   store.reload_objects();
   if (store.encrypted()) CKPT_RETURN_IF_ERROR(remove_unused_keys(store, manifests, live, rep));
   // 5. Repack (needs space for the live copies).

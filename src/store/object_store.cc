@@ -262,8 +262,9 @@ Status ObjectStore::read_located_unchecked(const Digest& id, const ObjectLocatio
   if (!(sha256(dst, hdr.raw_len) == id))
     return Status(Code::kCorruption,
                   where +
-                      ": SHA-256 mismatch, the stored data is damaged; run `ckpt verify` "
-                      "to list the checkpoints that depend on it");
+                      ": SHA-256 mismatch, the stored data is damaged; run `ckpt repair`: it "
+                      "keeps new checkpoints from reusing it and lists the checkpoints that "
+                      "depend on it (docs/recovery.md)");
   return {};
 }
 

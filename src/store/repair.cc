@@ -134,6 +134,9 @@ Result<std::vector<QuarantineEntry>> check_copies(
                                    {}});
     }
   }
+  for (const auto& q : old)  // a pack left out (unreadable header) keeps its entries
+    if (!packs.count(pack_id_hex(q.pack)) && path_exists(store.layout().pack(pack_id_hex(q.pack))))
+      unchecked.insert(q);
   std::vector<QuarantineEntry> next(checked_bad.begin(), checked_bad.end());
   next.insert(next.end(), unchecked.begin(), unchecked.end());
   for (const auto& q : old)

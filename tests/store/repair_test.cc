@@ -101,7 +101,7 @@ TEST_F(RepairTest, VerifiedDamageIsNotReusedAndANewCheckpointHealsIt) {
 TEST_F(RepairTest, DamageFoundByARestoreIsNotReusedByTheSameWriter) {
   damage_chunk();
   auto cp = open_writer();
-  EXPECT_FALSE(cp->restore(a_).ok());
+  EXPECT_FALSE(cp->restore(a_, {.mode = RestoreMode::kEager}).ok());
   mem_ = mem_a_;
   auto c = test::durable(*cp);
   ASSERT_TRUE(c.ok()) << c.status().to_string();
