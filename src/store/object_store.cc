@@ -368,6 +368,30 @@ Result<std::vector<IndexEntry>> ObjectStore::scan_pack(uint32_t pos,
   return scan_fd(fd->get(), pack, stopped_at);
 }
 
+Result<std::vector<IndexEntry>> ObjectStore::scan_pack_indexed(uint32_t pos,
+                                                               std::string* stopped_at) const {
+  std::string stopped;
+  CKPT_ASSIGN_OR_RETURN(auto entries, scan_pack(pos, &stopped));
+  if (stopped_at) *stopped_at = stopped;
+  if (stopped.empty()) return entries;
+  const PackFile& pack = packs_[pos];
+  auto bytes = read_file(pack.index_path);
+  if (!bytes.ok()) return entries;
+  auto indexed = decode_index(*bytes, pack.id, std::max(chunk_size_, kNodeLimit), pack.index_path);
+  if (!indexed.ok()) return entries;
+  const uint64_t end = entries.empty() ? format::kPackHeaderSize
+                                       : entries.back().offset + format::kRecordHeaderSize +
+                                             entries.back().stored_len;
+  bool covered = false;
+  for (const auto& e : *indexed) {
+    if (e.offset < end || e.offset + format::kRecordHeaderSize + e.stored_len > pack.size) continue;
+    covered |= e.offset == end;
+    entries.push_back(e);
+  }
+  if (covered && stopped_at) stopped_at->clear();
+  return entries;
+}
+
 Result<std::vector<IndexEntry>> ObjectStore::scan_file(const PackFile& pack,
                                                        std::string* stopped_at) const {
   CKPT_ASSIGN_OR_RETURN(auto fd, open_file(pack.path, O_RDONLY));

@@ -73,8 +73,9 @@ struct Verifier {
   // Records damaged_copies in the quarantine if the writer lock is free right now (a
   // running writer keeps its own view; `ckpt repair` is the way that always works).
   void record_damage() {
+    std::set<QuarantineEntry> unique(damaged_copies.begin(), damaged_copies.end());
     std::vector<QuarantineEntry> fresh;
-    for (const auto& q : damaged_copies)
+    for (const auto& q : unique)
       if (!objects.quarantine().count(q)) fresh.push_back(q);
     if (fresh.empty()) return;
     FileLock lock;
@@ -145,6 +146,8 @@ struct Verifier {
       good.insert(d);
       return true;
     }
+    if (loc && st.code() == Code::kCorruption && !structural)  // the copy readers are served
+      damaged_copies.push_back({d, objects.packs()[loc->pack].id, loc->offset});
     std::string path = loc ? objects.packs()[loc->pack].path : store.layout().packs_dir();
     bad[d] = report.problems.size();
     report.problems.push_back({std::string(object_type_name(type)) + " " + d.hex(),
@@ -161,7 +164,7 @@ struct Verifier {
     for (uint32_t i = 0; i < objects.packs().size(); ++i) {
       const PackFile& pack = objects.packs()[i];
       std::string stopped;
-      auto scanned = objects.scan_pack(i, &stopped);
+      auto scanned = objects.scan_pack_indexed(i, &stopped);
       if (!scanned.ok()) {
         report.problems.push_back(
             {"pack " + pack.hex, pack.path, 0, scanned.status().message(), {}});
@@ -332,7 +335,7 @@ Result<VerifyReport> verify_store(StoreImpl& store, const VerifyOptions& options
     }
   }
   for (const auto& m : manifests) v.check_manifest(m);
-  if (options.ids.empty()) v.record_damage();
+  v.record_damage();
   return std::move(v.report);
 }
 
