@@ -75,6 +75,9 @@ struct VerifyReport {
   // envelopes, wrapped-key files and manifest headers were checked, the data was not
   // authenticated or re-hashed.
   bool data_checked = true;
+  // Damaged object copies this run added to the store's quarantine (docs/design.md,
+  // "Damaged objects"); 0 when another writer held the store.
+  uint64_t quarantined = 0;
   bool ok() const { return problems.empty(); }
 };
 
@@ -130,6 +133,42 @@ struct GcReport {
   std::vector<std::string> notes;
 };
 
+struct RepairOptions {
+  // Report what would be done; change nothing (the damage report is then skipped).
+  bool dry_run = false;
+  // Called with (done, total) bytes while re-hashing packs; may be empty.
+  std::function<void(uint64_t, uint64_t)> progress;
+};
+
+// Where the data that would heal a damaged object lives: the bytes at `offset`
+// (`length` long) of stream `stream` of checkpoint `checkpoint`. Any new checkpoint
+// holding those bytes writes a good copy, which also heals older checkpoints.
+struct HealSource {
+  std::string object;      // "chunk <hex>" or "tree node <hex>"
+  std::string checkpoint;  // full id
+  std::string stream;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+struct RepairReport {
+  bool dry_run = false;
+  bool data_checked = true;  // false: encrypted store without an identity (indexes only)
+  uint64_t objects_checked = 0;
+  uint64_t bytes_checked = 0;
+  std::vector<std::string> indexes_rebuilt;  // .idx files written (dry run: to write)
+  std::vector<Problem> quarantined;          // damaged copies added to the quarantine
+  uint64_t quarantine_released = 0;  // entries dropped: their pack is gone or reads well again
+  uint64_t quarantine_size = 0;      // entries in the quarantine afterwards
+  // What remains damaged (a verify of the repaired store): checkpoints listed here need
+  // the data named in `heal` (or the packs from a replica); new checkpoints are whole.
+  std::vector<Problem> problems;
+  std::vector<std::string> damaged_checkpoints;
+  std::vector<HealSource> heal;
+  std::vector<std::string> notes;
+  bool whole() const { return problems.empty() && damaged_checkpoints.empty(); }
+};
+
 class StoreImpl;
 
 // Applies restore's path remapping ("/old/prefix=/new/prefix" specs, longest prefix wins)
@@ -166,6 +205,12 @@ class Store {
   // Maintenance; both take the writer lock (kBusy if a writer is active).
   Result<PruneReport> prune(const PruneOptions& options);
   Result<GcReport> gc(const GcOptions& options = {});
+  // Makes the next checkpoint whole again after damage (docs/recovery.md): rebuilds
+  // missing or damaged pack indexes, re-hashes every pack and records the damaged copies
+  // in the quarantine (so no checkpoint deduplicates against them and a fresh copy
+  // heals them), then reports what stays damaged. Takes the writer lock (kBusy if a
+  // writer is active).
+  Result<RepairReport> repair(const RepairOptions& options = {});
 
   StoreImpl& impl() { return *impl_; }
 

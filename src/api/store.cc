@@ -106,4 +106,8 @@ Result<PruneReport> Store::prune(const PruneOptions& options) {
 
 Result<GcReport> Store::gc(const GcOptions& options) { return gc_store(*impl_, options); }
 
+Result<RepairReport> Store::repair(const RepairOptions& options) {
+  return repair_store(*impl_, options);
+}
+
 }  // namespace ckpt

@@ -4,6 +4,7 @@
 
 #include "store/compress.h"
 #include "store/format.h"
+#include "store/quarantine.h"
 #include "util/fs.h"
 
 namespace ckpt {
@@ -33,10 +34,14 @@ Status CheckpointWriter::commit_pack() {
   PackFile committed;
   std::vector<IndexEntry> entries;
   CKPT_RETURN_IF_ERROR(pack_->commit(committed, entries));
-  objects_->add_pack(std::move(committed), entries);
+  std::vector<QuarantineEntry> healed;
+  objects_->add_pack(std::move(committed), entries, &healed);
   pack_.reset();
   pending_.clear();
-  return {};
+  // The bad copies this pack replaced go to the quarantine file, so every later reader
+  // (whichever copy it loads first) uses the fresh one. Only a healing checkpoint pays.
+  return add_to_quarantine(store_.layout(), healed)
+      .with_context("the new pack holds good copies of damaged objects");
 }
 
 Status CheckpointWriter::roll_pack_if_full() {

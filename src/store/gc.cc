@@ -6,12 +6,14 @@
 // the old one is deleted: a crash in between leaves two copies, never none.
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "store/compress.h"
 #include "store/format.h"
 #include "store/maintenance.h"
 #include "store/pack_writer.h"
+#include "store/quarantine.h"
 #include "store/refs.h"
 #include "util/fs.h"
 
@@ -67,6 +69,203 @@ Status remove_unused_keys(StoreImpl& store, const std::vector<Manifest>& manifes
 
 }  // namespace
 
+namespace {
+
+// What gc decided for the packs, before it changes anything.
+struct GcPlan {
+  std::vector<std::string> dead;                    // hex ids: nothing live, delete first
+  std::vector<std::string> repack;                  // hex ids: mostly dead, rewrite
+  uint64_t repack_freed = 0;                        // bytes the repack would free
+  std::vector<std::pair<std::string, std::vector<IndexEntry>>> reindex;  // write these .idx
+  std::unordered_set<Digest, DigestHash> safe;      // live objects in packs that stay
+};
+
+void plan_packs(ObjectStore& objects, const std::unordered_set<Digest, DigestHash>& live,
+                const GcOptions& options, GcPlan& plan, GcReport& rep) {
+  // Live objects accounted for: `plan.safe` in packs that stay, `planned` in packs being
+  // repacked. Only a pack whose live objects are all safe is deleted up front; one whose
+  // objects are merely planned goes with the repack, after the copies are committed (the
+  // planned copy may turn out damaged). A quarantined copy never counts.
+  std::unordered_set<Digest, DigestHash> planned;
+  auto keep_all = [&](const PackFile& pack, const std::vector<IndexEntry>& entries) {
+    for (const auto& e : entries)
+      if (!objects.quarantined(pack.id, e)) plan.safe.insert(e.id);
+  };
+  for (uint32_t i = 0; i < objects.packs().size(); ++i) {
+    const PackFile& pack = objects.packs()[i];
+    std::string stopped;
+    auto scanned = objects.scan_pack_indexed(i, &stopped);
+    if (!scanned.ok()) {
+      rep.notes.push_back("pack " + pack.hex + " was left as it is: " + scanned.status().message());
+      continue;  // its index entries stay valid; `ckpt repair` reports it
+    }
+    const auto& entries = *scanned;
+    if (objects.index_rebuilt(i)) plan.reindex.emplace_back(pack.hex, entries);
+    uint64_t live_bytes = 0, dead_bytes = 0, nlive = 0, nneeded = 0;
+    for (const auto& e : entries) {
+      uint64_t b = format::kRecordHeaderSize + e.stored_len;
+      // A quarantined copy is dead once a good copy exists; the only copy stays (repack
+      // then leaves its pack alone) so no evidence is deleted before `ckpt repair`.
+      const bool bad_dup = objects.quarantined(pack.id, e) && objects.contains(e.id);
+      const bool needed = live.count(e.id) && !plan.safe.count(e.id) && !bad_dup;
+      nneeded += needed;
+      if (needed && !planned.count(e.id)) {
+        live_bytes += b;
+        ++nlive;
+      } else {
+        dead_bytes += b;
+      }
+    }
+    if (!stopped.empty()) {
+      rep.notes.push_back("pack " + pack.hex + " was not rewritten: " + stopped);
+      keep_all(pack, entries);
+      continue;
+    }
+    rep.objects_live += nlive;
+    rep.objects_dead += entries.size() - nlive;
+    if (nneeded == 0) {
+      ++rep.packs_deleted;
+      plan.dead.push_back(pack.hex);
+      rep.bytes_freed += pack.size;
+      continue;
+    }
+    if (double(dead_bytes) < options.repack_threshold * double(live_bytes + dead_bytes)) {
+      keep_all(pack, entries);
+      continue;
+    }
+    ++rep.packs_repacked;
+    rep.bytes_freed += dead_bytes;
+    plan.repack_freed += dead_bytes;
+    plan.repack.push_back(pack.hex);
+    for (const auto& e : entries)
+      if (live.count(e.id) && !objects.quarantined(pack.id, e)) planned.insert(e.id);
+  }
+}
+
+// Packs without an index get one back before anything else: a crashed writer's leftover
+// then shows up as an ordinary dead pack and is deleted below; a pack whose index was
+// lost while checkpoints use it is kept (and makes liveness readable again).
+Status reindex_unindexed(StoreImpl& store, bool dry_run, GcReport& rep) {
+  CKPT_ASSIGN_OR_RETURN(ObjectStore * objects, store.objects());
+  bool wrote = false;
+  for (const PackFile& pack : objects->unindexed()) {
+    auto entries = objects->scan_file(pack, nullptr);
+    if (!entries.ok()) {
+      rep.notes.push_back("pack " + pack.hex + " has no index and cannot be read; it was left "
+                          "as it is: " + entries.status().message());
+      continue;
+    }
+    rep.notes.push_back("pack " + pack.hex + " had no index: " +
+                        (dry_run ? "would rebuild it" : "rebuilt it"));
+    if (dry_run) continue;
+    Status st =
+        atomic_write_file(pack.index_path, encode_index(pack.id, *entries), store.layout().tmp_dir());
+    if (st.code() == Code::kNoSpace) {
+      rep.notes.back() = "pack " + pack.hex + " has no index and there is no space to write "
+                         "one: " + st.message();
+      continue;
+    }
+    CKPT_RETURN_IF_ERROR(st.with_context("gc: rebuild the index of pack " + pack.hex));
+    wrote = true;
+  }
+  if (wrote) store.reload_objects();
+  return {};
+}
+
+Status delete_packs(const StoreLayout& L, const std::vector<std::string>& hexes) {
+  for (const auto& hex : hexes) {
+    CKPT_RETURN_IF_ERROR(remove_file(L.index(hex)));  // index first: never an idx without pack
+    CKPT_RETURN_IF_ERROR(remove_file(L.pack(hex)));
+  }
+  return hexes.empty() ? Status() : fsync_dir(L.packs_dir());
+}
+
+// Copies the live objects of the packs in plan.repack into one new pack, then deletes
+// them. Needs free space for the copies; on ENOSPC it stops cleanly (the old packs stay,
+// the space freed before is kept) and says so in the report.
+Status repack(StoreImpl& store, const std::unordered_set<Digest, DigestHash>& live,
+              const GcPlan& plan, GcReport& rep) {
+  if (plan.repack.empty()) return {};
+  CKPT_ASSIGN_OR_RETURN(ObjectStore * objects, store.objects());
+  std::unordered_map<std::string, uint32_t> pos;
+  for (uint32_t i = 0; i < objects->packs().size(); ++i) pos[objects->packs()[i].hex] = i;
+  PackWriter out(store.layout());
+  std::unordered_set<Digest, DigestHash> copied;
+  std::vector<std::string> done;
+  std::vector<uint8_t> raw, packed;
+  auto copy_pack = [&](uint32_t p) -> Status {
+    CKPT_ASSIGN_OR_RETURN(auto entries, objects->scan_pack_indexed(p, nullptr));
+    for (const auto& e : entries) {
+      if (!live.count(e.id) || plan.safe.count(e.id) || copied.count(e.id)) continue;
+      if (objects->quarantined(objects->packs()[p].id, e)) {
+        if (objects->contains(e.id)) continue;  // a good copy exists elsewhere
+        return Status(Code::kCorruption, objects->describe(e.id) + " is quarantined (damaged) "
+                                         "and no good copy exists");
+      }
+      // Verified read of this very copy: gc never copies damage into a new pack.
+      CKPT_RETURN_IF_ERROR(objects->read_at(p, e, raw));
+      if (store.encrypted()) {  // sealed objects move byte for byte, under their own key
+        RecordHeader h;
+        CKPT_RETURN_IF_ERROR(objects->read_stored_at(p, e, h, packed));
+        CKPT_RETURN_IF_ERROR(out.append(e.type, h.codec, h.raw_len, e.id, packed));
+      } else {
+        bool z = store.options().compress && e.type == format::kObjectChunk &&
+                 zstd_compress(raw, store.options().zstd_level, packed);
+        CKPT_RETURN_IF_ERROR(out.append(e.type, z ? format::kCodecZstd : format::kCodecNone,
+                                        static_cast<uint32_t>(raw.size()), e.id,
+                                        z ? std::span<const uint8_t>(packed) : raw));
+      }
+      copied.insert(e.id);
+    }
+    return {};
+  };
+  auto stopped = [&](const Status& st) {
+    out.abort();
+    rep.packs_repacked = 0;
+    rep.bytes_freed -= std::min(rep.bytes_freed, plan.repack_freed);
+    rep.notes.push_back("repacking stopped, no pack was rewritten (" + st.message() +
+                        "); the space of deleted packs was freed; free more space and run "
+                        "`ckpt gc` again");
+    return Status();
+  };
+  Status st = out.open();
+  if (!st.ok()) return st.code() == Code::kNoSpace ? stopped(st) : st;
+  for (const auto& hex : plan.repack) {
+    auto it = pos.find(hex);
+    if (it == pos.end()) continue;
+    st = copy_pack(it->second);
+    if (st.code() == Code::kNoSpace) return stopped(st);
+    if (st.code() == Code::kCorruption) {  // keep the pack: a damaged live copy stays put
+      --rep.packs_repacked;
+      rep.notes.push_back("pack " + hex + " was not rewritten: " + st.message() +
+                          "; run `ckpt repair`");
+      continue;
+    }
+    if (!st.ok()) return st;
+    done.push_back(hex);
+  }
+  if (!out.empty()) {
+    PackFile committed;
+    std::vector<IndexEntry> entries;
+    st = out.commit(committed, entries);
+    if (st.code() == Code::kNoSpace) return stopped(st);
+    CKPT_RETURN_IF_ERROR(st);
+  }
+  return delete_packs(store.layout(), done);
+}
+
+// Quarantine entries of packs that are gone are dropped.
+Status tidy_quarantine(const StoreLayout& L) {
+  auto q = read_quarantine(L);
+  if (!q.ok() || q->empty()) return {};
+  std::vector<QuarantineEntry> keep;
+  for (const auto& e : *q)
+    if (path_exists(L.pack(pack_id_hex(e.pack)))) keep.push_back(e);
+  return keep.size() == q->size() ? Status() : write_quarantine(L, keep);
+}
+
+}  // namespace
+
 Result<GcReport> gc_store(StoreImpl& store, const GcOptions& options) {
   CKPT_RETURN_IF_ERROR(store.lock_writer("gc " + store.layout().root));
   GcReport rep;
@@ -77,6 +276,7 @@ Result<GcReport> gc_store(StoreImpl& store, const GcOptions& options) {
     ++rep.temp_files_removed;
     if (!options.dry_run) CKPT_RETURN_IF_ERROR(remove_file(L.tmp_dir() + "/" + n));
   }
+  CKPT_RETURN_IF_ERROR(reindex_unindexed(store, options.dry_run, rep));
   // 2. Liveness.
   std::unordered_set<Digest, DigestHash> live;
   std::vector<Manifest> manifests;
@@ -84,102 +284,35 @@ Result<GcReport> gc_store(StoreImpl& store, const GcOptions& options) {
   CKPT_ASSIGN_OR_RETURN(ObjectStore * objects, store.objects());
   CKPT_ASSIGN_OR_RETURN(FileLock readers,
                         store.lock_readers(FileLock::Mode::kExclusive, "gc (delete packs)"));
-
-  // 3. Per pack: delete when dead, repack when mostly dead.
-  std::unordered_set<Digest, DigestHash> kept;  // live objects already safe elsewhere
-  std::vector<std::string> doomed;              // pack hex ids to delete at the end
-  std::unique_ptr<PackWriter> out;
-  std::vector<uint8_t> raw, packed;
-  for (uint32_t i = 0; i < objects->packs().size(); ++i) {
-    const PackFile& pack = objects->packs()[i];
-    std::string stopped;
-    CKPT_ASSIGN_OR_RETURN(auto entries, objects->scan_pack(i, &stopped));
-    uint64_t live_bytes = 0, dead_bytes = 0, nlive = 0;
-    for (const auto& e : entries) {
-      uint64_t b = format::kRecordHeaderSize + e.stored_len;
-      if (live.count(e.id) && !kept.count(e.id)) {
-        live_bytes += b;
-        ++nlive;
-      } else {
-        dead_bytes += b;
-      }
-    }
-    if (!stopped.empty()) {
-      rep.notes.push_back("pack " + pack.hex + " was not rewritten: " + stopped);
-      for (const auto& e : entries) kept.insert(e.id);
+  // 3. Decide per pack: delete when dead, repack when mostly dead.
+  GcPlan plan;
+  plan_packs(*objects, live, options, plan, rep);
+  if (options.dry_run) return rep;
+  // 4. What needs no space first: indexes, dead packs, unused keys. A full disk still
+  // gets these back.
+  CKPT_RETURN_IF_ERROR(delete_packs(L, plan.dead));
+  for (const auto& [hex, entries] : plan.reindex) {
+    if (std::find(plan.dead.begin(), plan.dead.end(), hex) != plan.dead.end()) continue;
+    PackId id;
+    parse_pack_id(hex, id);
+    Status st = atomic_write_file(L.index(hex), encode_index(id, entries), L.tmp_dir());
+    if (st.code() == Code::kNoSpace) {  // readers rebuild it in memory meanwhile
+      rep.notes.push_back("the index of pack " + hex + " was not rewritten: " + st.message());
       continue;
     }
-    rep.objects_live += nlive;
-    rep.objects_dead += entries.size() - nlive;
-    if (nlive == 0) {
-      ++rep.packs_deleted;
-      doomed.push_back(pack.hex);
-      rep.bytes_freed += pack.size;
-      continue;
-    }
-    if (double(dead_bytes) < options.repack_threshold * double(live_bytes + dead_bytes)) {
-      for (const auto& e : entries) kept.insert(e.id);
-      continue;
-    }
-    ++rep.packs_repacked;
-    rep.bytes_freed += dead_bytes;
-    if (options.dry_run) continue;
-    if (!out) {
-      out = std::make_unique<PackWriter>(L);
-      CKPT_RETURN_IF_ERROR(out->open());
-    }
-    for (const auto& e : entries) {
-      if (!live.count(e.id) || kept.count(e.id)) continue;
-      // Verified read: gc never copies damage into a new pack.
-      CKPT_RETURN_IF_ERROR(objects->read(e.id, e.type, raw).with_context("gc repack"));
-      if (store.encrypted()) {  // sealed objects move byte for byte, under their own key
-        RecordHeader h;
-        CKPT_RETURN_IF_ERROR(objects->read_stored(e.id, h, packed).with_context("gc repack"));
-        CKPT_RETURN_IF_ERROR(out->append(e.type, h.codec, h.raw_len, e.id, packed));
-        kept.insert(e.id);
-        continue;
-      }
-      bool z = store.options().compress && e.type == format::kObjectChunk &&
-               zstd_compress(raw, store.options().zstd_level, packed);
-      CKPT_RETURN_IF_ERROR(out->append(e.type, z ? format::kCodecZstd : format::kCodecNone,
-                                       static_cast<uint32_t>(raw.size()), e.id,
-                                       z ? std::span<const uint8_t>(packed) : raw));
-      kept.insert(e.id);
-    }
-    doomed.push_back(pack.hex);
+    CKPT_RETURN_IF_ERROR(st.with_context("gc: rewrite the index of pack " + hex));
   }
-  if (out && !out->empty()) {
-    PackFile committed;
-    std::vector<IndexEntry> entries;
-    CKPT_RETURN_IF_ERROR(out->commit(committed, entries));
+  store.reload_objects();
+  if (store.encrypted()) CKPT_RETURN_IF_ERROR(remove_unused_keys(store, manifests, live, rep));
+  // 5. Repack (needs space for the live copies).
+  CKPT_RETURN_IF_ERROR(repack(store, live, plan, rep));
+  CKPT_RETURN_IF_ERROR(tidy_quarantine(L));
+  // 6. refs/latest follows the newest manifest.
+  if (!manifests.empty()) {
+    Ref ref{manifests.back().id, manifests.back().seq};
+    CKPT_RETURN_IF_ERROR(atomic_write_file(L.ref("latest"), encode_ref(ref), L.tmp_dir()));
   }
-  // 4. Packs without an index: a crashed writer's, never referenced by a manifest.
-  CKPT_ASSIGN_OR_RETURN(auto names, list_dir(L.packs_dir()));
-  for (const auto& n : names) {
-    if (n.size() == 37 && n.substr(32) == ".pack" && !path_exists(L.index(n.substr(0, 32)))) {
-      doomed.push_back(n.substr(0, 32));
-      ++rep.packs_deleted;
-      if (auto sz = file_size(L.packs_dir() + "/" + n); sz.ok()) rep.bytes_freed += *sz;
-    }
-  }
-  if (!options.dry_run) {
-    for (const auto& hex : doomed) {
-      CKPT_RETURN_IF_ERROR(remove_file(L.index(hex)));  // index first: never an idx without pack
-      CKPT_RETURN_IF_ERROR(remove_file(L.pack(hex)));
-    }
-    if (!doomed.empty()) CKPT_RETURN_IF_ERROR(fsync_dir(L.packs_dir()));
-    // 5. Wrapped data keys nothing references any more.
-    if (store.encrypted()) {
-      store.reload_objects();
-      CKPT_RETURN_IF_ERROR(remove_unused_keys(store, manifests, live, rep));
-    }
-    // 6. refs/latest follows the newest manifest.
-    if (!manifests.empty()) {
-      Ref ref{manifests.back().id, manifests.back().seq};
-      CKPT_RETURN_IF_ERROR(atomic_write_file(L.ref("latest"), encode_ref(ref), L.tmp_dir()));
-    }
-    store.reload_objects();
-  }
+  store.reload_objects();
   return rep;
 }
 

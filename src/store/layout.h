@@ -15,6 +15,8 @@ struct StoreLayout {
   std::string manifests_dir() const { return root + "/manifests"; }
   std::string refs_dir() const { return root + "/refs"; }
   std::string tmp_dir() const { return root + "/tmp"; }
+  // Damaged object copies no checkpoint may deduplicate against (quarantine.h).
+  std::string quarantine() const { return root + "/quarantine"; }
   std::string pack(const std::string& id) const { return packs_dir() + "/" + id + ".pack"; }
   std::string index(const std::string& id) const { return packs_dir() + "/" + id + ".idx"; }
   std::string manifest(const std::string& id) const { return manifests_dir() + "/" + id + ".mf"; }

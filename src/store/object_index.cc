@@ -35,6 +35,18 @@ void ObjectIndex::insert(const Digest& id, const ObjectLocation& loc) {
   }
 }
 
+void ObjectIndex::put(const Digest& id, const ObjectLocation& loc) {
+  if (slots_.empty()) return insert(id, loc);
+  for (size_t i = home(id);; i = (i + 1) & (slots_.size() - 1)) {
+    Slot& s = slots_[i];
+    if (s.loc.type == 0) return insert(id, loc);
+    if (s.id == id) {
+      s.loc = loc;
+      return;
+    }
+  }
+}
+
 const ObjectLocation* ObjectIndex::find(const Digest& id) const {
   if (slots_.empty()) return nullptr;
   for (size_t i = home(id);; i = (i + 1) & (slots_.size() - 1)) {

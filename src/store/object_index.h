@@ -27,6 +27,8 @@ class ObjectIndex {
   void reserve(size_t n);
   // Adds id -> loc unless id is present (the first copy wins). loc.type must not be 0.
   void insert(const Digest& id, const ObjectLocation& loc);
+  // Adds id -> loc, replacing the location of a present id (a healed copy).
+  void put(const Digest& id, const ObjectLocation& loc);
   // Valid until the next insert() or reserve().
   const ObjectLocation* find(const Digest& id) const;
 

@@ -49,11 +49,43 @@ static bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+Status ObjectStore::load_quarantine(std::vector<Problem>* notes) {
+  auto q = read_quarantine(layout_);
+  if (!q.ok()) {
+    // Reads still verify every object; only deduplication loses its guard until repair.
+    if (notes) notes->push_back({"quarantine", layout_.quarantine(), 0, q.status().message(), {}});
+    return {};
+  }
+  quarantine_ = std::set<QuarantineEntry>(q->begin(), q->end());
+  // Entries added since the last load (by verify or repair) apply to loaded packs too.
+  for (const auto& e : quarantine_) {
+    const ObjectLocation* loc = index_.find(e.id);
+    if (loc && packs_[loc->pack].id == e.pack && loc->offset == e.offset) mark_bad(e.id, *loc);
+  }
+  return {};
+}
+
 Status ObjectStore::load(std::vector<Problem>* notes) {
   CKPT_ASSIGN_OR_RETURN(auto names, list_dir(layout_.packs_dir()));
   std::sort(names.begin(), names.end());
+  std::unordered_set<std::string> indexed;
+  for (const auto& name : names)
+    if (ends_with(name, ".idx")) indexed.insert(name.substr(0, name.size() - 4));
+  CKPT_RETURN_IF_ERROR(load_quarantine(notes));
   uint32_t limit = std::max(chunk_size_, kNodeLimit);
+  unindexed_.clear();
   for (const auto& name : names) {
+    if (ends_with(name, ".pack")) {
+      PackFile orphan;
+      std::string hex = name.substr(0, name.size() - 5);
+      if (indexed.contains(hex) || !parse_pack_id(hex, orphan.id)) continue;
+      orphan.hex = hex;
+      orphan.path = layout_.pack(hex);
+      orphan.index_path = layout_.index(hex);
+      if (auto sz = file_size(orphan.path); sz.ok()) orphan.size = *sz;
+      unindexed_.push_back(std::move(orphan));
+      continue;
+    }
     if (!ends_with(name, ".idx")) continue;
     std::string hex = name.substr(0, name.size() - 4);
     if (loaded_.contains(hex)) continue;  // a second load() adds only new packs
@@ -80,15 +112,31 @@ Status ObjectStore::load(std::vector<Problem>* notes) {
     Result<std::vector<IndexEntry>> decoded =
         data.ok() ? decode_index(*data, pack.id, limit, pack.index_path)
                   : Result<std::vector<IndexEntry>>(data.status());
+    bool rebuilt = false;
     if (decoded.ok()) {
       entries = std::move(decoded).value();
     } else {
       // The index is only a cache of the pack's own record headers: rebuild it.
       std::string stopped;
-      CKPT_ASSIGN_OR_RETURN(pack.fd, open_file(pack.path, O_RDONLY));
-      auto scanned = scan_fd(pack.fd.get(), pack, &stopped);
-      if (!scanned.ok()) return scanned.status();
+      auto fd = open_file(pack.path, O_RDONLY);
+      auto scanned = fd.ok() ? scan_fd(fd->get(), pack, &stopped)
+                             : Result<std::vector<IndexEntry>>(fd.status());
+      if (!scanned.ok()) {
+        // Isolate it: the other packs (and the checkpoints using only them) stay usable.
+        if (notes)
+          notes->push_back({"pack " + hex, pack.path, 0,
+                            scanned.status().message() + " (and its index: " +
+                                decoded.status().message() +
+                                "); the pack is not used and its objects are unavailable. If "
+                                "the file was renamed, give it (and its .idx) back the id its "
+                                "header holds; else restore it from a replica or backup. "
+                                "`ckpt repair` lists the checkpoints that need it",
+                            {}});
+        continue;
+      }
+      pack.fd = std::move(fd).value();
       entries = std::move(scanned).value();
+      rebuilt = true;
       if (notes)
         notes->push_back({"pack index " + hex,
                           pack.index_path,
@@ -96,25 +144,59 @@ Status ObjectStore::load(std::vector<Problem>* notes) {
                           decoded.status().message() + "; rebuilt in memory from the pack (" +
                               std::to_string(entries.size()) + " objects" +
                               (stopped.empty() ? "" : ", scan stopped: " + stopped) +
-                              "); run `ckpt gc` to rewrite it",
+                              "); run `ckpt repair` (or `ckpt gc`) to rewrite it",
                           {}});
     }
+    if (rebuilt) rebuilt_.insert(static_cast<uint32_t>(packs_.size()));
     add_pack(std::move(pack), entries);
   }
   return {};
 }
 
-void ObjectStore::add_pack(PackFile pack, const std::vector<IndexEntry>& entries) {
+void ObjectStore::add_pack(PackFile pack, const std::vector<IndexEntry>& entries,
+                           std::vector<QuarantineEntry>* healed) {
   uint32_t pos = static_cast<uint32_t>(packs_.size());
   pack.objects = entries.size();
   loaded_.insert(pack.hex);
   fds_.put(pos, std::move(pack.fd));
   index_.reserve(index_.size() + entries.size());  // one rehash, not log2(n) of them
   for (const auto& e : entries) {
-    // The first copy wins; gc may briefly leave two copies (old pack and repack).
-    index_.insert(e.id, ObjectLocation{e.offset, pos, e.raw_len, e.stored_len, e.type, e.codec});
+    ObjectLocation loc{e.offset, pos, e.raw_len, e.stored_len, e.type, e.codec};
+    const bool q = !quarantine_.empty() && quarantined(pack.id, e);
+    const ObjectLocation* cur = index_.find(e.id);
+    if (!cur) {
+      index_.insert(e.id, loc);
+      if (q) mark_bad(e.id, loc);
+    } else if (!q && any_bad_.load(std::memory_order_relaxed) && is_bad(e.id)) {
+      // A fresh copy of a known-bad object: from now on every reader uses it.
+      if (healed) healed->push_back({e.id, packs_[cur->pack].id, cur->offset});
+      index_.put(e.id, loc);
+      std::lock_guard<std::mutex> lk(bad_mu_);
+      bad_.erase(e.id);
+      any_bad_.store(!bad_.empty(), std::memory_order_relaxed);
+    }
+    // Otherwise the first copy wins; gc may briefly leave two copies (old pack and repack).
   }
   packs_.push_back(std::move(pack));
+}
+
+bool ObjectStore::is_bad(const Digest& id) const {
+  std::lock_guard<std::mutex> lk(bad_mu_);
+  return bad_.count(id) != 0;
+}
+
+bool ObjectStore::quarantined(const PackId& pack, const IndexEntry& e) const {
+  return quarantine_.count(QuarantineEntry{e.id, pack, e.offset}) != 0;
+}
+
+void ObjectStore::mark_bad(const Digest& id, const ObjectLocation& loc) const {
+  // Only the copy the index serves counts: a damaged duplicate elsewhere (a scan by
+  // verify or gc) must not hide a good indexed copy.
+  const ObjectLocation* cur = index_.find(id);
+  if (!cur || cur->pack != loc.pack || cur->offset != loc.offset) return;
+  std::lock_guard<std::mutex> lk(bad_mu_);
+  bad_.insert(id);
+  any_bad_.store(true, std::memory_order_relaxed);
 }
 
 const ObjectLocation* ObjectStore::find(const Digest& id) const { return index_.find(id); }
@@ -127,8 +209,20 @@ std::string ObjectStore::describe(const Digest& id) const {
          " offset " + std::to_string(loc->offset) + ")";
 }
 
+namespace {
+// A read failure that proves the stored bytes bad (not an I/O error or a missing key).
+bool proves_damage(const Status& st) { return st.code() == Code::kCorruption; }
+}  // namespace
+
 Status ObjectStore::read_located(const Digest& id, const ObjectLocation& loc, uint8_t* dst,
                                  std::vector<uint8_t>& scratch) const {
+  Status st = read_located_unchecked(id, loc, dst, scratch);
+  if (!st.ok() && proves_damage(st)) mark_bad(id, loc);
+  return st;
+}
+
+Status ObjectStore::read_located_unchecked(const Digest& id, const ObjectLocation& loc,
+                                           uint8_t* dst, std::vector<uint8_t>& scratch) const {
   const PackFile& pack = packs_[loc.pack];
   std::string where = std::string(object_type_name(loc.type)) + " " + id.short_hex() + " in " +
                       pack.path + " at offset " + std::to_string(loc.offset);
@@ -168,8 +262,9 @@ Status ObjectStore::read_located(const Digest& id, const ObjectLocation& loc, ui
   if (!(sha256(dst, hdr.raw_len) == id))
     return Status(Code::kCorruption,
                   where +
-                      ": SHA-256 mismatch, the stored data is damaged; run `ckpt verify` "
-                      "to list the checkpoints that depend on it");
+                      ": SHA-256 mismatch, the stored data is damaged; run `ckpt repair`: it "
+                      "keeps new checkpoints from reusing it and lists the checkpoints that "
+                      "depend on it (docs/recovery.md)");
   return {};
 }
 
@@ -191,26 +286,56 @@ Status ObjectStore::read_stored(const Digest& id, RecordHeader& hdr,
                                 std::vector<uint8_t>& payload) const {
   const ObjectLocation* loc = find(id);
   if (!loc) return Status(Code::kCorruption, "object " + id.short_hex() + " is missing");
-  const PackFile& pack = packs_[loc->pack];
+  return read_stored_located(id, *loc, hdr, payload);
+}
+
+Status ObjectStore::read_stored_located(const Digest& id, const ObjectLocation& loc,
+                                        RecordHeader& hdr, std::vector<uint8_t>& payload) const {
+  const PackFile& pack = packs_[loc.pack];
   // One read for header and payload (the index knows the stored length); the message
   // naming the object is only built on failure: replication reads every object this way.
   uint8_t hdr_bytes[format::kRecordHeaderSize];
-  payload.resize(loc->stored_len);
+  payload.resize(loc.stored_len);
   iovec iov[2] = {{hdr_bytes, sizeof hdr_bytes}, {payload.data(), payload.size()}};
-  auto fd = fds_.get(loc->pack, pack.path);
-  Status st = fd.ok() ? preadv_all((*fd)->get(), iov, 2, loc->offset, pack.path) : fd.status();
+  auto fd = fds_.get(loc.pack, pack.path);
+  Status st = fd.ok() ? preadv_all((*fd)->get(), iov, 2, loc.offset, pack.path) : fd.status();
   if (st.ok())
     st = decode_record_header(hdr_bytes, std::max(chunk_size_, kNodeLimit), hdr, "record");
-  if (st.ok() && (!(hdr.id == id) || hdr.stored_len != loc->stored_len || hdr.type != loc->type))
+  if (st.ok() && (!(hdr.id == id) || hdr.stored_len != loc.stored_len || hdr.type != loc.type))
     st = Status(Code::kCorruption, "record header mismatch");
-  return st.ok() ? st : st.with_context(describe(id));
+  if (st.ok()) return st;
+  return st.with_context(std::string(object_type_name(loc.type)) + " " + id.short_hex() +
+                         " (pack " + pack.hex + " offset " + std::to_string(loc.offset) + ")");
 }
+
+Status ObjectStore::read_stored_at(uint32_t pos, const IndexEntry& e, RecordHeader& hdr,
+                                   std::vector<uint8_t>& payload) const {
+  ObjectLocation loc{e.offset, pos, e.raw_len, e.stored_len, e.type, e.codec};
+  return read_stored_located(e.id, loc, hdr, payload);
+}
+
+Status ObjectStore::read_at(uint32_t pos, const IndexEntry& e, std::vector<uint8_t>& out) const {
+  ObjectLocation loc{e.offset, pos, e.raw_len, e.stored_len, e.type, e.codec};
+  out.resize(e.raw_len);
+  std::vector<uint8_t> scratch;
+  return read_located(e.id, loc, out.data(), scratch);
+}
+
+namespace {
+Status known_bad(const std::string& what) {
+  return Status(Code::kCorruption,
+                what + " is known to be damaged (quarantined, or a read found its SHA-256 "
+                       "wrong) and is not read; the next checkpoint holding the same data "
+                       "writes a good copy; run `ckpt repair` for the checkpoints that need it");
+}
+}  // namespace
 
 Status ObjectStore::read(const Digest& id, uint8_t type, std::vector<uint8_t>& out) const {
   const ObjectLocation* loc = find(id);
   if (!loc || loc->type != type)
     return Status(Code::kCorruption, std::string(object_type_name(type)) + " " + id.short_hex() +
                                          " is missing from the store (no pack holds it)");
+  if (any_bad_.load(std::memory_order_relaxed) && is_bad(id)) return known_bad(describe(id));
   out.resize(loc->raw_len);
   std::vector<uint8_t> scratch;
   return read_located(id, *loc, out.data(), scratch);
@@ -224,6 +349,7 @@ Status ObjectStore::read_into(const Digest& id, uint8_t type, uint8_t* dst, size
   if (loc->raw_len != len)
     return Status(Code::kCorruption, describe(id) + ": holds " + std::to_string(loc->raw_len) +
                                          " bytes where " + std::to_string(len) + " were expected");
+  if (any_bad_.load(std::memory_order_relaxed) && is_bad(id)) return known_bad(describe(id));
   thread_local std::vector<uint8_t> scratch;
   return read_located(id, *loc, dst, scratch);
 }
@@ -240,6 +366,36 @@ Result<std::vector<IndexEntry>> ObjectStore::scan_pack(uint32_t pos,
   const PackFile& pack = packs_[pos];
   CKPT_ASSIGN_OR_RETURN(auto fd, fds_.get(pos, pack.path));
   return scan_fd(fd->get(), pack, stopped_at);
+}
+
+Result<std::vector<IndexEntry>> ObjectStore::scan_pack_indexed(uint32_t pos,
+                                                               std::string* stopped_at) const {
+  std::string stopped;
+  CKPT_ASSIGN_OR_RETURN(auto entries, scan_pack(pos, &stopped));
+  if (stopped_at) *stopped_at = stopped;
+  if (stopped.empty()) return entries;
+  const PackFile& pack = packs_[pos];
+  auto bytes = read_file(pack.index_path);
+  if (!bytes.ok()) return entries;
+  auto indexed = decode_index(*bytes, pack.id, std::max(chunk_size_, kNodeLimit), pack.index_path);
+  if (!indexed.ok()) return entries;
+  const uint64_t end = entries.empty() ? format::kPackHeaderSize
+                                       : entries.back().offset + format::kRecordHeaderSize +
+                                             entries.back().stored_len;
+  bool covered = false;
+  for (const auto& e : *indexed) {
+    if (e.offset < end || e.offset + format::kRecordHeaderSize + e.stored_len > pack.size) continue;
+    covered |= e.offset == end;
+    entries.push_back(e);
+  }
+  if (covered && stopped_at) stopped_at->clear();
+  return entries;
+}
+
+Result<std::vector<IndexEntry>> ObjectStore::scan_file(const PackFile& pack,
+                                                       std::string* stopped_at) const {
+  CKPT_ASSIGN_OR_RETURN(auto fd, open_file(pack.path, O_RDONLY));
+  return scan_fd(fd.get(), pack, stopped_at);
 }
 
 Result<std::vector<IndexEntry>> ObjectStore::scan_fd(int fd, const PackFile& pack,

@@ -6,8 +6,10 @@
 #include <ckpt/status.h>
 #include <ckpt/store.h>
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <unordered_set>
@@ -18,6 +20,7 @@
 #include "store/object_index.h"
 #include "store/pack_fds.h"
 #include "store/pack_format.h"
+#include "store/quarantine.h"
 #include "util/digest.h"
 #include "util/unique_fd.h"
 
@@ -42,13 +45,27 @@ class ObjectStore {
   ObjectStore(StoreLayout layout, uint32_t chunk_size, crypt::StoreCrypto* crypto = nullptr);
 
   // Loads every committed pack (one with an .idx) not loaded yet, so a second call picks
-  // up what a writer committed since. A damaged .idx is rebuilt in memory by scanning
-  // its pack; each such repair is reported in `notes`.
+  // up what a writer committed since, and (re)reads the quarantine. A damaged .idx is
+  // rebuilt in memory by scanning its pack; a pack that cannot be read at all (its header
+  // names another id, ...) is left out. Each is reported in `notes`: one bad file never
+  // makes the store unusable.
   Status load(std::vector<Problem>* notes);
 
-  // Valid until the next add_pack().
+  // Valid until the next add_pack(). Finds known-bad copies too (see is_bad()).
   const ObjectLocation* find(const Digest& id) const;
-  bool contains(const Digest& id) const { return find(id) != nullptr; }
+  // Whether `id` has a copy a new checkpoint may reference: present and not known bad.
+  // This is the writer's deduplication test; it costs one probe (and one more lookup
+  // only while some object is known bad).
+  bool contains(const Digest& id) const {
+    return find(id) != nullptr && !(any_bad_.load(std::memory_order_relaxed) && is_bad(id));
+  }
+  // The indexed copy of `id` is known damaged: quarantined, or a read in this process
+  // found it damaged. Reads of it fail without touching the pack.
+  bool is_bad(const Digest& id) const;
+  // Whether copy `e` of pack `pack` is listed in the quarantine file.
+  bool quarantined(const PackId& pack, const IndexEntry& e) const;
+  // The quarantine as loaded (after a damaged file: empty).
+  const std::set<QuarantineEntry>& quarantine() const { return quarantine_; }
 
   // Reads object `id` into `out` (resized to its raw length), decompressing and
   // verifying its SHA-256. `type` is the expected object type.
@@ -63,13 +80,32 @@ class ObjectStore {
   // The data key id a sealed object's envelope names (reads 16 bytes).
   Result<crypt::KeyId> sealed_key_id(const Digest& id) const;
 
-  // Registers a pack the writer just committed.
-  void add_pack(PackFile pack, const std::vector<IndexEntry>& entries);
+  // Registers a pack the writer just committed. A copy it holds of an object whose
+  // indexed copy is known bad replaces that copy (the heal); the replaced copies are
+  // appended to `healed` so the caller can quarantine them on disk.
+  void add_pack(PackFile pack, const std::vector<IndexEntry>& entries,
+                std::vector<QuarantineEntry>* healed = nullptr);
 
   // Reads records one by one from the start of pack number `pos` (gc, verify).
   Result<std::vector<IndexEntry>> scan_pack(uint32_t pos, std::string* stopped_at) const;
+  // scan_pack, and where a damaged record header stops the scan, the records the pack's
+  // intact .idx lists past that point. If the index knows the record the scan stopped
+  // at, every byte of the pack is accounted for and `stopped_at` is cleared: the damaged
+  // record is then one object (verified, quarantined) and not a lost tail.
+  Result<std::vector<IndexEntry>> scan_pack_indexed(uint32_t pos, std::string* stopped_at) const;
   // Reads and re-hashes one object of a pack as the index describes it.
   Status verify_entry(uint32_t pack_pos, const IndexEntry& e, std::vector<uint8_t>& scratch) const;
+  // Reads (and verifies) the copy `e` of pack number `pos`, whichever copy the index
+  // prefers; `read_stored_at` the same without decoding (gc moves sealed records as is).
+  Status read_at(uint32_t pos, const IndexEntry& e, std::vector<uint8_t>& out) const;
+  Status read_stored_at(uint32_t pos, const IndexEntry& e, RecordHeader& hdr,
+                        std::vector<uint8_t>& payload) const;
+  // Packs in packs/ without an .idx (a writer that crashed between the two renames, or
+  // an index deleted by hand). They are not loaded; scan_file reads their records.
+  const std::vector<PackFile>& unindexed() const { return unindexed_; }
+  Result<std::vector<IndexEntry>> scan_file(const PackFile& pack, std::string* stopped_at) const;
+  // Whether the index of pack number `pos` was damaged and rebuilt in memory.
+  bool index_rebuilt(uint32_t pos) const { return rebuilt_.count(pos) != 0; }
 
   const std::vector<PackFile>& packs() const { return packs_; }
   size_t object_count() const { return index_.size(); }
@@ -80,6 +116,12 @@ class ObjectStore {
  private:
   Status read_located(const Digest& id, const ObjectLocation& loc, uint8_t* dst,
                       std::vector<uint8_t>& scratch) const;
+  Status read_located_unchecked(const Digest& id, const ObjectLocation& loc, uint8_t* dst,
+                                std::vector<uint8_t>& scratch) const;
+  Status read_stored_located(const Digest& id, const ObjectLocation& loc, RecordHeader& hdr,
+                             std::vector<uint8_t>& payload) const;
+  Status load_quarantine(std::vector<Problem>* notes);
+  void mark_bad(const Digest& id, const ObjectLocation& loc) const;
   // Same as scan_pack on an open descriptor (also used to rebuild a lost index).
   Result<std::vector<IndexEntry>> scan_fd(int fd, const PackFile& pack,
                                           std::string* stopped_at) const;
@@ -93,7 +135,14 @@ class ObjectStore {
   std::vector<PackFile> packs_;
   mutable PackFds fds_{kMaxOpenPacks};
   std::unordered_set<std::string> loaded_;  // hex ids of packs_
+  std::vector<PackFile> unindexed_;
+  std::set<uint32_t> rebuilt_;  // positions of packs whose index was rebuilt in memory
   ObjectIndex index_;
+  std::set<QuarantineEntry> quarantine_;
+  // Ids whose indexed copy is known bad. Reads on any thread may add to it.
+  mutable std::mutex bad_mu_;
+  mutable std::unordered_set<Digest, DigestHash> bad_;
+  mutable std::atomic<bool> any_bad_{false};
 };
 
 const char* object_type_name(uint8_t type);

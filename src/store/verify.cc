@@ -6,6 +6,7 @@
 // file, the offset and the checkpoints that depend on it.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -13,6 +14,7 @@
 #include "crypt/envelope.h"
 #include "store/format.h"
 #include "store/maintenance.h"
+#include "store/quarantine.h"
 #include "store/refs.h"
 #include "util/fs.h"
 
@@ -32,6 +34,59 @@ struct Verifier {
   // Encrypted store without an identity: check structure only.
   bool structural = false;
   std::map<crypt::KeyId, Status> keys;  // wrapped-key files checked so far
+  // Copies the pack scan proved damaged: recorded in the quarantine afterwards.
+  std::vector<QuarantineEntry> damaged_copies;
+  // Objects held by packs without an index, found on first need: id -> (pack, offset).
+  std::optional<std::unordered_map<Digest, std::pair<uint32_t, uint64_t>, DigestHash>> orphans;
+  std::map<uint32_t, size_t> orphan_problem;  // unindexed pack -> its problem
+
+  // Where an object no index lists is, if an index-less pack holds it.
+  const std::pair<uint32_t, uint64_t>* find_orphan(const Digest& d) {
+    if (!orphans) {
+      orphans.emplace();
+      for (uint32_t i = 0; i < objects.unindexed().size(); ++i) {
+        auto entries = objects.scan_file(objects.unindexed()[i], nullptr);
+        if (!entries.ok()) continue;
+        for (const auto& e : *entries) orphans->emplace(e.id, std::make_pair(i, e.offset));
+      }
+    }
+    auto it = orphans->find(d);
+    return it == orphans->end() ? nullptr : &it->second;
+  }
+
+  // The one problem reported for index-less pack number `i` (referenced objects in it).
+  size_t orphan_pack_problem(uint32_t i) {
+    auto [it, added] = orphan_problem.emplace(i, report.problems.size());
+    if (added) {
+      const PackFile& p = objects.unindexed()[i];
+      report.problems.push_back(
+          {"pack " + p.hex, p.path, 0,
+           "pack has no index (" + p.index_path +
+               " is missing: deleted, or lost in a crash), so its objects are invisible to "
+               "readers although checkpoints reference them; run `ckpt repair` (or `ckpt gc`) "
+               "to rebuild the index",
+           {}});
+    }
+    return it->second;
+  }
+
+  // Records damaged_copies in the quarantine if the writer lock is free right now (a
+  // running writer keeps its own view; `ckpt repair` is the way that always works).
+  void record_damage() {
+    std::set<QuarantineEntry> unique(damaged_copies.begin(), damaged_copies.end());
+    std::vector<QuarantineEntry> fresh;
+    for (const auto& q : unique)
+      if (!objects.quarantine().count(q)) fresh.push_back(q);
+    if (fresh.empty()) return;
+    FileLock lock;
+    if (!store.writer_locked()) {
+      auto l = FileLock::acquire(store.layout().lock(), FileLock::Mode::kExclusive,
+                                 "verify (quarantine damaged objects)");
+      if (!l.ok()) return;
+      lock = std::move(l).value();
+    }
+    if (add_to_quarantine(store.layout(), fresh).ok()) report.quarantined = fresh.size();
+  }
 
   // Structural check of a wrapped-key file (present, intact, for this store).
   Status check_key(const crypt::KeyId& id) {
@@ -74,6 +129,10 @@ struct Verifier {
     const ObjectLocation* loc = objects.find(d);
     Status st;
     if (!loc) {
+      if (auto* o = find_orphan(d)) {
+        bad[d] = orphan_pack_problem(o->first);
+        return false;
+      }
       st = Status(Code::kCorruption, std::string(object_type_name(type)) + " " + d.hex() +
                                          " is referenced but no pack holds it (lost pack?)");
     } else {
@@ -87,6 +146,8 @@ struct Verifier {
       good.insert(d);
       return true;
     }
+    if (loc && st.code() == Code::kCorruption && !structural)  // the copy readers are served
+      damaged_copies.push_back({d, objects.packs()[loc->pack].id, loc->offset});
     std::string path = loc ? objects.packs()[loc->pack].path : store.layout().packs_dir();
     bad[d] = report.problems.size();
     report.problems.push_back({std::string(object_type_name(type)) + " " + d.hex(),
@@ -103,7 +164,7 @@ struct Verifier {
     for (uint32_t i = 0; i < objects.packs().size(); ++i) {
       const PackFile& pack = objects.packs()[i];
       std::string stopped;
-      auto scanned = objects.scan_pack(i, &stopped);
+      auto scanned = objects.scan_pack_indexed(i, &stopped);
       if (!scanned.ok()) {
         report.problems.push_back(
             {"pack " + pack.hex, pack.path, 0, scanned.status().message(), {}});
@@ -124,7 +185,10 @@ struct Verifier {
         if (st.ok()) {
           good.insert(e.id);
           bad.erase(e.id);  // an intact copy elsewhere (after a repack) is good enough
-        } else if (!bad.count(e.id)) {
+        } else if (st.code() == Code::kCorruption && !structural) {
+          damaged_copies.push_back({e.id, pack.id, e.offset});
+        }
+        if (!st.ok() && !bad.count(e.id)) {
           bad[e.id] = report.problems.size();
           report.problems.push_back({std::string(object_type_name(e.type)) + " " + e.id.hex(),
                                      pack.path,
@@ -271,6 +335,7 @@ Result<VerifyReport> verify_store(StoreImpl& store, const VerifyOptions& options
     }
   }
   for (const auto& m : manifests) v.check_manifest(m);
+  v.record_damage();
   return std::move(v.report);
 }
 

@@ -92,6 +92,14 @@ struct GcCmdOptions {
 };
 int run_gc(const GlobalOptions& g, const GcCmdOptions& o);
 
+// `ckpt repair` (repair.cc). Exit status: 0 nothing stays damaged, 3 repaired but some
+// checkpoints stay damaged (listed, with the data that would heal them), 1 failure.
+struct RepairCmdOptions {
+  bool dry_run = false;
+  bool json = false;
+};
+int run_repair(const GlobalOptions& g, const RepairCmdOptions& o);
+
 // `ckpt check`: kernel features, dirty trackers and capture strategies (check.cc).
 // Needs no store.
 struct CheckOptions {

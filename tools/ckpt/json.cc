@@ -81,7 +81,8 @@ Json to_json(const VerifyReport& r) {
               {"bytes_checked", r.bytes_checked},
               {"problems", std::move(problems)},
               {"damaged_checkpoints", r.damaged_checkpoints},
-              {"data_checked", r.data_checked}};
+              {"data_checked", r.data_checked},
+              {"quarantined", r.quarantined}};
 }
 
 Json to_json(const DiffReport& r) {

@@ -2,7 +2,8 @@
 //
 //   ckpt [--store DIR] COMMAND [ARGS]      (or CKPT_STORE=DIR)
 //
-// Exit status: 0 success, 1 failure (including problems found by verify), 2 usage error.
+// Exit status: 0 success, 1 failure (including problems found by verify), 2 usage error,
+// 3 repair left damaged checkpoints (the store takes whole checkpoints again).
 // Errors go to stderr as "ckpt: <message>"; --json output goes to stdout.
 #include <ckpt/replication.h>
 #include <ckpt/version.h>
@@ -24,7 +25,8 @@ constexpr const char* kFooter =
     "none.\n"
     "IDs may be abbreviated to a unique prefix of at least 4 hex digits; 'latest' is the\n"
     "newest checkpoint.\n"
-    "Exit status: 0 success, 1 failure or problems found, 2 bad command line.";
+    "Exit status: 0 success, 1 failure or problems found, 2 bad command line,\n"
+    "3 repair done but some checkpoints stay damaged.";
 
 // Accepts a whole number >= 1 (CLI::PositiveNumber's message prints DBL_MAX).
 const CLI::Validator kAtLeastOne(
@@ -188,6 +190,13 @@ int run(int argc, char** argv) {
       ->check(kFraction);
   json_flag(gc, gc_o.json);
 
+  RepairCmdOptions repair_o;
+  auto* repair = app.add_subcommand(
+      "repair", "Rebuild pack indexes and quarantine damaged objects so the next checkpoint "
+                "is whole; report what stays damaged (exit 3 if anything does)");
+  repair->add_flag("--dry-run", repair_o.dry_run, "Report what would be done; change nothing");
+  json_flag(repair, repair_o.json);
+
   CheckOptions check_o;
   auto* check = app.add_subcommand(
       "check",
@@ -287,6 +296,7 @@ int run(int argc, char** argv) {
   if (diff->parsed()) return run_diff(g, diff_o);
   if (prune->parsed()) return run_prune(g, prune_o);
   if (gc->parsed()) return run_gc(g, gc_o);
+  if (repair->parsed()) return run_repair(g, repair_o);
   if (check->parsed()) return run_check(check_o);
   if (keygen->parsed() && !psk_path.empty()) {
     if (Status st = write_new_psk(psk_path); !st.ok()) {

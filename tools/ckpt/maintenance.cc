@@ -102,6 +102,13 @@ void print_gc_report(const GcReport& r, bool dry_run) {
   for (const auto& n : r.notes) std::cout << "  note: " << n << '\n';
 }
 
+// Said before the summary line, which stays the last line of verify's output.
+void print_verify_quarantined(uint64_t n) {
+  std::cout << "quarantined " << n << (n == 1 ? " damaged copy" : " damaged copies")
+            << " (no new checkpoint reuses a quarantined copy; the next checkpoint of the "
+               "same data heals it; see docs/recovery.md)\n";
+}
+
 }  // namespace
 
 int run_verify(const GlobalOptions& g, const VerifyCmdOptions& o) {
@@ -138,6 +145,7 @@ int run_verify(const GlobalOptions& g, const VerifyCmdOptions& o) {
     }
     kv.print(std::cout, "  ");
   }
+  if (rep->quarantined) print_verify_quarantined(rep->quarantined);
   std::cout << "verified " << count(rep->checkpoints_checked, "checkpoint") << ", "
             << count(rep->objects_checked, "object") << ", " << human_bytes(rep->bytes_checked)
             << ": ";

@@ -21,6 +21,7 @@ using Json = nlohmann::ordered_json;
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // an operation failed, or verify found problems
 inline constexpr int kExitUsage = 2;    // bad command line
+inline constexpr int kExitDamaged = 3;  // repair: checkpoints stay damaged (store usable)
 
 // "ckpt: <message>" on stderr.
 void print_error(std::string_view message);
