@@ -45,7 +45,7 @@ int serve_clients(const std::string& address, const std::string& store, ckpt::Ch
   int fd = kv::listen_on(address, error);
   if (fd < 0) return fail(error);
   say("serving clients on " + address);
-  ckpt::Status st = kv::serve(fd, **db);
+  ckpt::Status st = kv::serve(fd, **db, say);
   if (st.code() == ckpt::Code::kFailedPrecondition) {
     say(st.message() + "; this server is no longer the primary, exiting");
     return kExitFenced;
@@ -104,6 +104,7 @@ int main(int argc, char** argv) {
       std::printf("%s\n", kv::kUsage);
       return 0;
     }
+  kv::raise_descriptor_limit();  // each client is a descriptor (server.h, max_clients)
   std::string error;
   auto args = kv::parse_args(argc, argv, error);
   if (!args) {
