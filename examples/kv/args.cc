@@ -65,7 +65,8 @@ const char* const kUsage =
     "               [--heartbeat-ms N] [--timeout-ms N]\n"
     "       ckpt-kv --role standalone --store DIR --listen ADDR   (no replication)\n"
     "  encrypted store, any role: [--writer-key FILE] [--identity FILE]\n"
-    "  (the spare uses them only once it takes over)";
+    "  (the spare uses them only once it takes over)\n"
+    "       ckpt-kv --help   (this text)";
 
 std::optional<Args> parse_args(int argc, char** argv, std::string& error) {
   Args a;

@@ -19,10 +19,13 @@ class DurableTable {
  public:
   using Log = std::function<void(const std::string&)>;
 
-  // Restores the newest checkpoint of `cp`'s store, or creates an empty table of
-  // `capacity` slots (a power of two) in a new arena. `cp` must outlive the table.
-  static ckpt::Result<std::unique_ptr<DurableTable>> open(ckpt::Checkpointer& cp, uint64_t capacity,
-                                                          Log log);
+  // Restores the newest checkpoint of `cp`'s store (`store`: its path, for messages), or
+  // creates an empty table of `capacity` slots (a power of two) in a new arena. A store
+  // whose newest checkpoint holds no ckpt-kv table (another program's store) is refused,
+  // kInvalidArgument, before anything of it is restored. `cp` must outlive the table.
+  static ckpt::Result<std::unique_ptr<DurableTable>> open(ckpt::Checkpointer& cp,
+                                                          const std::string& store,
+                                                          uint64_t capacity, Log log);
 
   // Valid until the next commit() (a rollback restores the arena).
   Table& table() { return *table_; }

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "args.h"
 #include "durable_table.h"
@@ -37,14 +38,14 @@ ckpt::Options store_options(const kv::Args& a) {
   return o;
 }
 
-int serve_clients(const std::string& address, ckpt::Checkpointer& cp) {
-  auto db = kv::DurableTable::open(cp, kCapacity, say);
+int serve_clients(const std::string& address, const std::string& store, ckpt::Checkpointer& cp) {
+  auto db = kv::DurableTable::open(cp, store, kCapacity, say);
   if (!db.ok()) return fail(db.status().to_string());
   std::string error;
   int fd = kv::listen_on(address, error);
   if (fd < 0) return fail(error);
   say("serving clients on " + address);
-  ckpt::Status st = kv::serve(fd, **db);
+  ckpt::Status st = kv::serve(fd, **db, say);
   if (st.code() == ckpt::Code::kFailedPrecondition) {
     say(st.message() + "; this server is no longer the primary, exiting");
     return kExitFenced;
@@ -67,13 +68,13 @@ int run_primary(const kv::Args& a) {
   };
   auto cp = ckpt::Checkpointer::open(o);
   if (!cp.ok()) return fail(cp.status().to_string());
-  return serve_clients(a["--listen"], **cp);
+  return serve_clients(a["--listen"], a["--store"], **cp);
 }
 
 int run_standalone(const kv::Args& a) {
   auto cp = ckpt::Checkpointer::open(store_options(a));
   if (!cp.ok()) return fail(cp.status().to_string());
-  return serve_clients(a["--listen"], **cp);
+  return serve_clients(a["--listen"], a["--store"], **cp);
 }
 
 int run_spare(const kv::Args& a) {
@@ -92,12 +93,18 @@ int run_spare(const kv::Args& a) {
   auto cp = ckpt::Checkpointer::open(store_options(a));  // now the keys are needed
   if (!cp.ok()) return fail(cp.status().to_string());
   say("took over as primary at epoch " + std::to_string(*epoch));
-  return serve_clients(a["--clients"], **cp);  // *spare stays alive: it fences
+  return serve_clients(a["--clients"], a["--store"], **cp);  // *spare stays alive: it fences
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; i += 2)  // options only, not their values
+    if (std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h") {
+      std::printf("%s\n", kv::kUsage);
+      return 0;
+    }
+  kv::raise_descriptor_limit();  // each client is a descriptor (server.h, max_clients)
   std::string error;
   auto args = kv::parse_args(argc, argv, error);
   if (!args) {

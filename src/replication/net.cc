@@ -66,7 +66,7 @@ Result<UniqueFd> listen_tcp(const std::string& address) {
   ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
     return Status::from_errno(errno, "bind " + address);
-  if (::listen(fd.get(), 64) != 0) return Status::from_errno(errno, "listen on " + address);
+  if (::listen(fd.get(), 1024) != 0) return Status::from_errno(errno, "listen on " + address);
   return fd;
 }
 

@@ -117,27 +117,70 @@ Result<SecureChannel> SecureChannel::connect(const std::string& address, const P
   return ch;
 }
 
-Result<SecureChannel> SecureChannel::accept(UniqueFd fd, const std::string& peer,
-                                            const PreSharedKey& psk, int timeout_ms) {
+Result<SecureChannel> SecureChannel::begin_accept(UniqueFd fd, const std::string& peer,
+                                                  int timeout_ms) {
   SecureChannel ch;
   ch.fd_ = std::move(fd);
   ch.peer_ = peer;
-  CKPT_RETURN_IF_ERROR(ch.handshake(psk, false, timeout_ms));
+  CKPT_RETURN_IF_ERROR(ch.send_hello(deadline_after(timeout_ms)));
   return ch;
+}
+
+Result<Frame> SecureChannel::finish_accept(const PreSharedKey& psk,
+                                           std::span<const uint8_t> opening) {
+  CKPT_ASSIGN_OR_RETURN(size_t len, opening_length(opening, kMaxBody + kTagSize, peer_));
+  if (len != opening.size() || len <= kHelloSize + 4)
+    return Status(Code::kInternal, "the opening of peer " + peer_ + " is incomplete");
+  CKPT_RETURN_IF_ERROR(key_from_hello(psk, false, opening.first(kHelloSize)));
+  std::vector<uint8_t> wire(opening.begin() + kHelloSize + 4, opening.end());
+  return open_frame(opening.data() + kHelloSize, wire);
+}
+
+Result<size_t> SecureChannel::opening_length(std::span<const uint8_t> start, size_t max_frame,
+                                             const std::string& peer) {
+  if (!start.empty() &&
+      std::memcmp(start.data(), kHelloMagic, std::min(start.size(), sizeof kHelloMagic)) != 0)
+    return Status(Code::kCorruption, "peer " + peer + " does not speak ckpt replication");
+  if (start.size() >= 12) {
+    const uint8_t* v = start.data() + 8;
+    const uint32_t version = v[0] | v[1] << 8 | v[2] << 16 | uint32_t{v[3]} << 24;
+    if (version != kWireVersion)
+      return Status(Code::kUnsupported, "peer " + peer + " speaks replication version " +
+                                            std::to_string(version) + ", this ckpt speaks " +
+                                            std::to_string(kWireVersion));
+  }
+  if (start.size() < kHelloSize + 4) return kHelloSize + 4;
+  const uint8_t* h = start.data() + kHelloSize;
+  const uint32_t len = h[0] | h[1] << 8 | h[2] << 16 | uint32_t{h[3]} << 24;
+  if (len < 1 + kTagSize || len > kMaxBody + kTagSize)
+    return Status(Code::kCorruption, "peer " + peer + " sent a frame of impossible length " +
+                                         std::to_string(len) + " (garbled stream)");
+  if (len > max_frame)
+    return Status(Code::kCorruption, "peer " + peer + " opened with a frame of " +
+                                         std::to_string(len) + " bytes, more than a hello's " +
+                                         std::to_string(max_frame));
+  return kHelloSize + 4 + len;
 }
 
 Status SecureChannel::handshake(const PreSharedKey& psk, bool client, int timeout_ms) {
   const uint64_t deadline = deadline_after(timeout_ms);
+  CKPT_RETURN_IF_ERROR(send_hello(deadline));
+  std::array<uint8_t, kHelloSize> theirs{};
+  CKPT_RETURN_IF_ERROR(read_exact(fd_.get(), theirs.data(), theirs.size(), deadline, peer_));
+  return key_from_hello(psk, client, theirs);
+}
+
+Status SecureChannel::send_hello(uint64_t deadline_ns) {
   ByteWriter hello;
   hello.raw(kHelloMagic, sizeof kHelloMagic);
   hello.u32(kWireVersion);
-  std::array<uint8_t, 32> mine{};
-  random_bytes(mine.data(), mine.size());
-  hello.raw(mine.data(), mine.size());
-  CKPT_RETURN_IF_ERROR(
-      write_exact(fd_.get(), hello.buffer().data(), hello.size(), deadline, peer_));
-  std::array<uint8_t, kHelloSize> theirs{};
-  CKPT_RETURN_IF_ERROR(read_exact(fd_.get(), theirs.data(), theirs.size(), deadline, peer_));
+  random_bytes(nonce_.data(), nonce_.size());
+  hello.raw(nonce_.data(), nonce_.size());
+  return write_exact(fd_.get(), hello.buffer().data(), hello.size(), deadline_ns, peer_);
+}
+
+Status SecureChannel::key_from_hello(const PreSharedKey& psk, bool client,
+                                     std::span<const uint8_t> theirs) {
   ByteReader r(theirs);
   char magic[8];
   uint32_t version = 0;
@@ -151,8 +194,8 @@ Status SecureChannel::handshake(const PreSharedKey& psk, bool client, int timeou
                                           std::to_string(kWireVersion));
   // salt = client nonce || server nonce, so both sides derive the same keys.
   std::array<uint8_t, 64> salt{};
-  const uint8_t* client_nonce = client ? mine.data() : theirs.data() + 12;
-  const uint8_t* server_nonce = client ? theirs.data() + 12 : mine.data();
+  const uint8_t* client_nonce = client ? nonce_.data() : theirs.data() + 12;
+  const uint8_t* server_nonce = client ? theirs.data() + 12 : nonce_.data();
   std::memcpy(salt.data(), client_nonce, 32);
   std::memcpy(salt.data() + 32, server_nonce, 32);
   std::array<uint8_t, 32> c2s{}, s2c{};
@@ -198,7 +241,11 @@ Result<Frame> SecureChannel::receive(int timeout_ms) {
                                          std::to_string(len) + " (garbled stream)");
   std::vector<uint8_t> wire(len);
   CKPT_RETURN_IF_ERROR(read_exact(fd_.get(), wire.data(), len, deadline, peer_, &peer_closed_));
-  std::vector<uint8_t> plain(len - kTagSize);
+  return open_frame(head, wire);
+}
+
+Result<Frame> SecureChannel::open_frame(const uint8_t head[4], std::vector<uint8_t>& wire) {
+  std::vector<uint8_t> plain(wire.size() - kTagSize);
   if (!gcm(false, recv_key_, recv_counter_, std::span(head, 4),
            std::span(wire.data(), plain.size()), plain.data(), wire.data() + plain.size()))
     return Status(Code::kCorruption,

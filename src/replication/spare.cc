@@ -3,12 +3,15 @@
 // (fencing) primaries with an older epoch. Why and in what order: docs/replication.md.
 #include <ckpt/replication.h>
 
+#include <fcntl.h>
+
 #include <atomic>
 #include <cstdio>
 #include <thread>
 
 #include "replication/epoch.h"
 #include "replication/net.h"
+#include "replication/peer_gate.h"
 #include "replication/replica_store.h"
 #include "replication/secure_channel.h"
 #include "replication/spare_session.h"
@@ -23,6 +26,7 @@ class SpareImpl {
   SpareOptions opt;
   PreSharedKey psk{};
   UniqueFd listener;
+  std::unique_ptr<PeerGate> gate;  // on `listener`
   std::string address;
   std::unique_ptr<StoreImpl> store;
   std::atomic<uint64_t> epoch{0};
@@ -44,20 +48,16 @@ class SpareImpl {
 
   uint64_t elapsed_ms(uint64_t since_ns) const { return (monotonic_ns() - since_ns) / 1000000; }
 
-  // Handshake and hello of one connection; nullopt (logged) when the peer is refused.
+  // The hello of a peer through the gate; nullopt (logged) when the peer is refused.
   // `taken_over`: this node is the primary now, so every primary is refused.
-  std::optional<SecureChannel> admit(UniqueFd fd, const std::string& peer, bool taken_over) {
-    auto ch = SecureChannel::accept(std::move(fd), peer, psk, static_cast<int>(opt.timeout_ms));
-    if (!ch.ok()) {
-      log("refused peer " + peer + ": " + ch.status().message());
-      return std::nullopt;
-    }
-    auto frame = ch->receive(static_cast<int>(opt.timeout_ms));
-    Result<Hello> hello =
-        frame.ok() ? (frame->type == kMsgHello
-                          ? decode_hello(frame->body)
-                          : Result<Hello>(Status(Code::kCorruption, "first message is not hello")))
-                   : Result<Hello>(frame.status());
+  std::optional<SecureChannel> admit(PeerGate::Admitted a, bool taken_over) {
+    SecureChannel* ch = &a.channel;
+    const std::string& peer = a.peer;
+    Result<Hello> hello = a.first.type == kMsgHello
+                              ? decode_hello(a.first.body)
+                              : Result<Hello>(Status(Code::kCorruption,
+                                                     "first message is not hello (type " +
+                                                         std::to_string(a.first.type) + ")"));
     if (!hello.ok()) {
       log("refused peer " + peer + ": " + hello.status().message());
       return std::nullopt;
@@ -112,7 +112,7 @@ class SpareImpl {
     }
     log("primary " + hello->primary + " connected from " + peer + " (epoch " +
         std::to_string(epoch) + ", spare has seq " + std::to_string(w.latest_seq) + ")");
-    return std::move(ch).value();
+    return std::move(a.channel);
   }
 
   // An encrypted primary's STORE message, right after WELCOME.
@@ -172,11 +172,8 @@ class SpareImpl {
   }
 
   void fence_loop() {
-    while (!stop) {
-      std::string peer;
-      auto fd = accept_tcp(listener.get(), 100, &peer);
-      if (fd.ok()) (void)admit(std::move(fd).value(), peer, true);
-    }
+    while (!stop)
+      if (auto a = gate->next(100)) (void)admit(std::move(*a), true);
   }
 };
 
@@ -193,6 +190,11 @@ Result<std::unique_ptr<Spare>> Spare::start(const SpareOptions& options) {
   impl->epoch = epoch;
   CKPT_ASSIGN_OR_RETURN(impl->listener, listen_tcp(options.listen));
   impl->address = bound_address(impl->listener.get());
+  ::fcntl(impl->listener.get(), F_SETFL, ::fcntl(impl->listener.get(), F_GETFL) | O_NONBLOCK);
+  SpareImpl* I = impl.get();
+  impl->gate = std::make_unique<PeerGate>(impl->listener.get(), impl->psk,
+                                          static_cast<int>(options.timeout_ms),
+                                          [I](const std::string& m) { I->log(m); });
   return std::unique_ptr<Spare>(new Spare(std::move(impl)));
 }
 
@@ -206,10 +208,10 @@ Result<uint64_t> Spare::run_until_primary_lost() {
   uint64_t lost_at = 0;  // 0: no primary seen yet (or none expected back)
   while (!I.stop) {
     if (lost_at && I.elapsed_ms(lost_at) >= I.opt.timeout_ms) break;
-    std::string peer;
-    auto fd = accept_tcp(I.listener.get(), static_cast<int>(I.opt.heartbeat_ms), &peer);
-    if (!fd.ok()) continue;
-    auto ch = I.admit(std::move(fd).value(), peer, false);
+    auto a = I.gate->next(static_cast<int>(I.opt.heartbeat_ms));
+    if (!a) continue;
+    const std::string peer = a->peer;
+    auto ch = I.admit(std::move(*a), false);
     if (!ch) continue;
     SpareImpl::Lost lost = I.serve(*ch);
     if (!lost.expected_back) {
