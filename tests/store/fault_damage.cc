@@ -22,7 +22,8 @@ bool binary_kind(Kind k) {
 }
 
 bool has_partner(Kind k) {
-  return k == Kind::kPack || k == Kind::kPackOld || k == Kind::kIndex || k == Kind::kManifest ||
+  return k == Kind::kPack || k == Kind::kPackOld || k == Kind::kIndex || k == Kind::kIndexOld ||
+         k == Kind::kManifest ||
          k == Kind::kKey || k == Kind::kStoreKey;
 }
 
@@ -48,6 +49,7 @@ const char* kind_name(Kind k) {
     case Kind::kPack: return "pack";
     case Kind::kPackOld: return "pack_old";
     case Kind::kIndex: return "index";
+    case Kind::kIndexOld: return "index_old";
     case Kind::kManifest: return "manifest";
     case Kind::kRef: return "ref";
     case Kind::kLock: return "lock";
@@ -137,6 +139,10 @@ Expect expectation(const Case& c) {
     case Kind::kTmp:
     case Kind::kOrphanPack:
       return Expect::kHarmless;
+    case Kind::kStoreKey:
+    case Kind::kRecipients:
+      // Only writers need them: a reader that cannot read them has no problem to report.
+      return c.damage == Damage::kUnreadable ? Expect::kEither : Expect::kReported;
     case Kind::kRef:
       // A missing ref is what a store has before its first commit; the manifests are the
       // source of truth. An unreadable one may be reported or not.
@@ -170,10 +176,14 @@ Applied apply(const Case& c, const PristineStore& p, const std::string& store,
       break;
     }
     case Kind::kIndex:
-      a.target = "packs/" + newest.pack + ".idx";
-      a.other = "packs/" + prev.pack + ".idx";
-      a.names = {newest.pack};
+    case Kind::kIndexOld: {
+      const auto& mine = c.kind == Kind::kIndex ? newest.pack : cps[0].pack;
+      const auto& theirs = c.kind == Kind::kIndex ? prev.pack : cps[1].pack;
+      a.target = "packs/" + mine + ".idx";
+      a.other = "packs/" + theirs + ".idx";
+      a.names = {mine};
       break;  // the index is a cache of the pack's record headers: nothing depends on it
+    }
     case Kind::kManifest:
       a.target = "manifests/" + newest.id + ".mf";
       a.other = "manifests/" + prev.id + ".mf";
@@ -296,7 +306,8 @@ Applied apply(const Case& c, const PristineStore& p, const std::string& store,
           put_le<uint32_t>(bytes, 32 + 12, 0x7fffffffu);
           fix = false;
           break;
-        case Kind::kIndex: put_le<uint64_t>(bytes, 32, uint64_t{1} << 60); break;  // count
+        case Kind::kIndex:
+        case Kind::kIndexOld: put_le<uint64_t>(bytes, 32, uint64_t{1} << 60); break;  // count
         case Kind::kManifest:
           if (p.flavor == Flavor::kEncrypted)
             put_le<uint32_t>(bytes, 116, 0xfffffff0u);  // sealed length

@@ -17,6 +17,7 @@ enum class Kind {
   kPack,         // packs/<P>.pack of the newest checkpoint
   kPackOld,      // packs/<P>.pack of the oldest checkpoint
   kIndex,        // packs/<P>.idx of the newest checkpoint
+  kIndexOld,     // packs/<P>.idx of the oldest checkpoint
   kManifest,     // manifests/<C>.mf of the newest checkpoint
   kRef,          // refs/latest
   kLock,         // lock

@@ -32,6 +32,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
+}  // namespace
+
+// gtest prints a failing case's parameter with this.
+void PrintTo(const Case& c, std::ostream* os) { *os << case_name(c); }
+
+namespace {
+
 // What a reader saw in the damaged store. Plain data, so that a reader that is not root
 // (a forked child) can send it back through a pipe.
 struct ReadOutcome {
@@ -213,6 +220,7 @@ std::vector<std::vector<std::string>> recovery_steps(const Case& c, const std::s
     case Kind::kPack:
     case Kind::kPackOld:
     case Kind::kIndex:
+    case Kind::kIndexOld:
     case Kind::kKey:
     case Kind::kStoreKey:
     case Kind::kRecipients:
@@ -231,7 +239,7 @@ void recover(const Case& c, const PristineStore& p, const std::string& store) {
     argv.insert(argv.end(), step.begin(), step.end());
     std::string out;
     int rc = run_merged(argv, &out);
-    EXPECT_EQ(rc, 0) << "[4 next checkpoint whole] recovery step `ckpt " << joined(step)
+    EXPECT_EQ(rc, 0) << "[4 recovery step] `ckpt " << joined(step)
                      << "` failed (exit " << rc << "): " << out;
   }
 }
@@ -388,6 +396,9 @@ class FaultInjectionTest : public ::testing::TestWithParam<Case> {
       EXPECT_NE(cp.status().message().find("store.ckpt"), std::string::npos)
           << cp.status().to_string();
     }
+    EXPECT_FALSE(fs::exists(copy + "/store.ckpt"))
+        << "[1 every problem named] opening a writer wrote a new store.ckpt into a store that "
+           "lost its own (uuid and encryption flag are no longer the store's)";
   }
 
   // [4], then [3] once more after recovery.
