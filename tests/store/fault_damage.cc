@@ -233,9 +233,10 @@ Applied apply(const Case& c, const PristineStore& p, const std::string& store,
     case Kind::kRecipients:
       a.target = "recipients";
       break;
-    case Kind::kStoreDir:
+    case Kind::kStoreDir:  // a reader that cannot enter the store reads nothing
       a.target = "";
       a.names = {store};
+      for (const auto& r : cps) deps.insert(r.id);
       break;
   }
   const std::string path = a.target.empty() ? store : store + "/" + a.target;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 #include <filesystem>
 #include <sstream>
 
@@ -207,24 +208,32 @@ int newest_intact(const PristineStore& p, const Applied& a) {
 // The documented recovery step for each case: what an operator runs after the damage
 // and before the application's next checkpoint. One place, so it can follow the CLI.
 // Assumes (docs in progress): `ckpt repair` rebuilds damaged or missing pack indexes and
-// quarantines damaged objects (so the next checkpoint writes fresh copies instead of
-// deduplicating against them), and repairs the key files of an encrypted store it can
-// (given --identity / --writer-key); `ckpt init --recover DIR` rewrites a missing or
+// quarantines damaged objects and objects sealed under a lost data key (so the next
+// checkpoint writes fresh copies instead of deduplicating against them), and rewrites
+// keys/store.key from the writer key; `ckpt init --recover DIR` rewrites a missing or
 // damaged store.ckpt from what the store holds (same uuid, chunk size, encryption).
-// Unreadable files: the writer (root here) is not affected, the operator fixes modes.
-std::vector<std::vector<std::string>> recovery_steps(const Case& c, const std::string& store) {
+// A damaged recipients list cannot be rebuilt (its HMAC needs the list itself): its
+// error says to restore it from a backup, which is what the step does.
+// Unreadable files: the writer (root here) is not affected; the operator fixes modes.
+struct RecoveryStep {
+  std::vector<std::string> cli;  // `ckpt --store S [keys] ARGS...`
+  std::string from_backup;       // or: put this file back from the pristine store
+};
+
+std::vector<RecoveryStep> recovery_steps(const Case& c, const std::string& store) {
   if (c.damage == Damage::kUnreadable) return {};
   switch (c.kind) {
     case Kind::kHeader:
-      return {{"init", "--recover", store}};
+      return {{.cli = {"init", "--recover", store}}};
     case Kind::kPack:
     case Kind::kPackOld:
     case Kind::kIndex:
     case Kind::kIndexOld:
     case Kind::kKey:
     case Kind::kStoreKey:
+      return {{.cli = {"repair"}}};
     case Kind::kRecipients:
-      return {{"repair"}};
+      return {{.from_backup = "recipients"}};
     default:  // manifests, ref, locks, stray files: the next checkpoint needs nothing
       return {};
   }
@@ -232,15 +241,19 @@ std::vector<std::vector<std::string>> recovery_steps(const Case& c, const std::s
 
 void recover(const Case& c, const PristineStore& p, const std::string& store) {
   for (const auto& step : recovery_steps(c, store)) {
+    if (!step.from_backup.empty()) {
+      write_all_file(store + "/" + step.from_backup, read_all(p.path() + "/" + step.from_backup));
+      continue;
+    }
     std::vector<std::string> argv = {CKPT_CLI, "--store", store};
     if (p.flavor == Flavor::kEncrypted)
       argv.insert(argv.end(), {"--identity", p.keys->admin.private_key, "--writer-key",
                                p.keys->writer_key});
-    argv.insert(argv.end(), step.begin(), step.end());
+    argv.insert(argv.end(), step.cli.begin(), step.cli.end());
     std::string out;
     int rc = run_merged(argv, &out);
-    EXPECT_EQ(rc, 0) << "[4 recovery step] `ckpt " << joined(step)
-                     << "` failed (exit " << rc << "): " << out;
+    EXPECT_EQ(rc, 0) << "[4 recovery step] `ckpt " << joined(step.cli) << "` failed (exit " << rc
+                     << "): " << out;
   }
 }
 
@@ -351,18 +364,22 @@ class FaultInjectionTest : public ::testing::TestWithParam<Case> {
     const std::string copy = base_.sub("gc");
     copy_tree(store_, copy);
     const std::string id = p_->flavor == Flavor::kEncrypted ? p_->keys->admin.private_key : "";
-    std::vector<const CheckpointRecord*> before;
+    std::vector<const CheckpointRecord*> before, listed;  // restore / manifest reads
+    std::set<std::string> packs_before;
     {
       auto s = Store::open(copy, p_->reader_options(id));
       if (!s.ok()) return;  // nothing to protect, and nothing gc can run on
       for (const auto& r : p_->checkpoints) {
         std::string err;
         if (exact(**s, r, &err)) before.push_back(&r);
+        if ((*s)->get(r.id).ok()) listed.push_back(&r);
       }
       auto pr = (*s)->prune({.keep_last = p_->checkpoints.size() - 1});
       if (pr.ok())
         for (const auto& gone : pr->removed)
-          std::erase_if(before, [&](const auto* r) { return r->id == gone; });
+          for (auto* v : {&before, &listed})
+            std::erase_if(*v, [&](const auto* r) { return r->id == gone; });
+      for (const auto& f : files_in(copy + "/packs", ".pack")) packs_before.insert(f);
       auto gc = (*s)->gc();
       gc_status_ = gc.ok() ? "gc ran" : "gc refused: " + gc.status().to_string();
     }
@@ -375,6 +392,19 @@ class FaultInjectionTest : public ::testing::TestWithParam<Case> {
           << "[5 gc keeps live data] checkpoint " << r->id
           << " restored before prune(keep_last=" << p_->checkpoints.size() - 1 << ") + gc ("
           << gc_status_ << ") but not after: " << err;
+    }
+    // A pack that a listed checkpoint references may be damaged or unindexed, but its
+    // data is only gone for good once gc deletes it.
+    for (const auto* r : listed) {
+      std::string err;
+      if (exact(**s, *r, &err)) continue;
+      for (const auto& hex : r->packs_used) {
+        std::string pack = copy + "/packs/" + hex + ".pack";
+        EXPECT_FALSE(packs_before.count(pack) && !fs::exists(pack))
+            << "[5 gc keeps live data] gc (" << gc_status_ << ") deleted packs/" << hex
+            << ".pack, which holds objects of checkpoint " << r->id
+            << " (its manifest is readable; it is not pruned)";
+      }
     }
   }
 
