@@ -526,5 +526,38 @@ TEST(FaultInjectionWriter, OverlongLabelIsRefusedOrReadable) {
   EXPECT_TRUE(v->ok()) << v->problems[0].message;
 }
 
+// verify's problem for a damaged index names a remedy; running it must clear the problem.
+TEST(FaultInjectionRemedy, TheRemedyNamedForADamagedIndexClearsIt) {
+  const PristineStore* p = pristine(Flavor::kPlain);
+  ASSERT_NE(p, nullptr);
+  TempDir base;
+  const std::string store = base.sub("s");
+  copy_tree(p->path(), store);
+  flip_byte(store + "/packs/" + p->checkpoints.back().pack + ".idx", 50);
+  std::string remedy;
+  {
+    auto s = Store::open(store);
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    auto v = (*s)->verify();
+    ASSERT_TRUE(v.ok() && !v->ok());
+    remedy = v->problems[0].message;
+    if (remedy.find("`ckpt gc`") != std::string::npos) {
+      auto gc = (*s)->gc();
+      ASSERT_TRUE(gc.ok()) << gc.status().to_string();
+    } else if (remedy.find("`ckpt repair`") != std::string::npos) {
+      std::string out;
+      ASSERT_EQ(run_merged({CKPT_CLI, "--store", store, "repair"}, &out), 0) << out;
+    } else {
+      FAIL() << "verify names no remedy: " << remedy;
+    }
+  }
+  auto s = Store::open(store);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  auto v = (*s)->verify();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->ok()) << "verify said \"" << remedy << "\"; after doing that it still says: "
+                       << v->problems[0].message;
+}
+
 }  // namespace
 }  // namespace ckpt::test::faults
