@@ -338,6 +338,16 @@ Applied apply(const Case& c, const PristineStore& p, const std::string& store,
         a.skip = "no user 'nobody' to read the store as";
         break;
       }
+      // Every directory above the store must let others through, or the reader fails
+      // for a reason that has nothing to do with the damage.
+      for (fs::path d = fs::path(store).parent_path(); !d.empty() && d != d.root_path();
+           d = d.parent_path()) {
+        struct stat st;
+        if (::stat(d.c_str(), &st) != 0 || !(st.st_mode & S_IXOTH)) {
+          a.skip = "user nobody cannot reach the store: " + d.string() + " is not searchable";
+          return a;
+        }
+      }
       chown_tree(store, uid, gid);
       for (const auto& f : owned) chown_tree(f, uid, gid);
       if (::chmod(path.c_str(), 0) != 0) a.skip = "chmod " + path + " failed";
