@@ -17,14 +17,13 @@ namespace {
 namespace fs = std::filesystem;
 
 bool binary_kind(Kind k) {
-  return k != Kind::kLock && k != Kind::kReadersLock && k != Kind::kTmp &&
-         k != Kind::kOrphanPack && k != Kind::kStoreDir;
+  return k != Kind::kLock && k != Kind::kReadersLock && k != Kind::kTmp && k != Kind::kOrphanPack &&
+         k != Kind::kStoreDir;
 }
 
 bool has_partner(Kind k) {
   return k == Kind::kPack || k == Kind::kPackOld || k == Kind::kIndex || k == Kind::kIndexOld ||
-         k == Kind::kManifest ||
-         k == Kind::kKey || k == Kind::kStoreKey;
+         k == Kind::kManifest || k == Kind::kKey || k == Kind::kStoreKey;
 }
 
 bool applies(Flavor f, Kind k, Damage d) {
@@ -45,39 +44,66 @@ bool applies(Flavor f, Kind k, Damage d) {
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::kHeader: return "header";
-    case Kind::kPack: return "pack";
-    case Kind::kPackOld: return "pack_old";
-    case Kind::kIndex: return "index";
-    case Kind::kIndexOld: return "index_old";
-    case Kind::kManifest: return "manifest";
-    case Kind::kRef: return "ref";
-    case Kind::kLock: return "lock";
-    case Kind::kReadersLock: return "readers_lock";
-    case Kind::kTmp: return "stray_tmp";
-    case Kind::kOrphanPack: return "orphan_pack";
-    case Kind::kKey: return "data_key";
-    case Kind::kStoreKey: return "store_key";
-    case Kind::kRecipients: return "recipients";
-    case Kind::kStoreDir: return "store_dir";
+    case Kind::kHeader:
+      return "header";
+    case Kind::kPack:
+      return "pack";
+    case Kind::kPackOld:
+      return "pack_old";
+    case Kind::kIndex:
+      return "index";
+    case Kind::kIndexOld:
+      return "index_old";
+    case Kind::kManifest:
+      return "manifest";
+    case Kind::kRef:
+      return "ref";
+    case Kind::kLock:
+      return "lock";
+    case Kind::kReadersLock:
+      return "readers_lock";
+    case Kind::kTmp:
+      return "stray_tmp";
+    case Kind::kOrphanPack:
+      return "orphan_pack";
+    case Kind::kKey:
+      return "data_key";
+    case Kind::kStoreKey:
+      return "store_key";
+    case Kind::kRecipients:
+      return "recipients";
+    case Kind::kStoreDir:
+      return "store_dir";
   }
   return "?";
 }
 
 const char* damage_name(Damage d) {
   switch (d) {
-    case Damage::kFlipHead: return "flip_head";
-    case Damage::kFlipMiddle: return "flip_middle";
-    case Damage::kFlipTrailer: return "flip_trailer";
-    case Damage::kTruncZero: return "truncate_to_0";
-    case Damage::kTruncHalf: return "truncate_to_half";
-    case Damage::kTruncOne: return "truncate_by_1";
-    case Damage::kDelete: return "delete";
-    case Damage::kRename: return "rename";
-    case Damage::kCopyOver: return "copy_over";
-    case Damage::kSwap: return "swap";
-    case Damage::kOversize: return "oversized_field";
-    case Damage::kUnreadable: return "unreadable";
+    case Damage::kFlipHead:
+      return "flip_head";
+    case Damage::kFlipMiddle:
+      return "flip_middle";
+    case Damage::kFlipTrailer:
+      return "flip_trailer";
+    case Damage::kTruncZero:
+      return "truncate_to_0";
+    case Damage::kTruncHalf:
+      return "truncate_to_half";
+    case Damage::kTruncOne:
+      return "truncate_by_1";
+    case Damage::kDelete:
+      return "delete";
+    case Damage::kRename:
+      return "rename";
+    case Damage::kCopyOver:
+      return "copy_over";
+    case Damage::kSwap:
+      return "swap";
+    case Damage::kOversize:
+      return "oversized_field";
+    case Damage::kUnreadable:
+      return "unreadable";
   }
   return "?";
 }
@@ -243,10 +269,10 @@ Applied apply(const Case& c, const PristineStore& p, const std::string& store,
   if (!a.target.empty()) a.names.push_back(a.target);
   a.may_affect = deps;
 
-  auto bytes = c.damage == Damage::kUnreadable || c.damage == Damage::kDelete ||
-                       c.kind == Kind::kStoreDir
-                   ? std::vector<uint8_t>{}
-                   : read_all(path);
+  auto bytes =
+      c.damage == Damage::kUnreadable || c.damage == Damage::kDelete || c.kind == Kind::kStoreDir
+          ? std::vector<uint8_t>{}
+          : read_all(path);
   auto flip = [&](size_t off) {
     if (bytes.empty()) {
       a.skip = a.target + " is empty in a pristine store: no byte to flip";
@@ -263,12 +289,24 @@ Applied apply(const Case& c, const PristineStore& p, const std::string& store,
     write_all_file(path, bytes);
   };
   switch (c.damage) {
-    case Damage::kFlipHead: flip(10); break;
-    case Damage::kFlipMiddle: flip(bytes.size() / 2); break;
-    case Damage::kFlipTrailer: flip(bytes.size() - 1); break;
-    case Damage::kTruncZero: truncate_to(0); break;
-    case Damage::kTruncHalf: truncate_to(bytes.size() / 2); break;
-    case Damage::kTruncOne: truncate_to(bytes.size() - 1); break;
+    case Damage::kFlipHead:
+      flip(10);
+      break;
+    case Damage::kFlipMiddle:
+      flip(bytes.size() / 2);
+      break;
+    case Damage::kFlipTrailer:
+      flip(bytes.size() - 1);
+      break;
+    case Damage::kTruncZero:
+      truncate_to(0);
+      break;
+    case Damage::kTruncHalf:
+      truncate_to(bytes.size() / 2);
+      break;
+    case Damage::kTruncOne:
+      truncate_to(bytes.size() - 1);
+      break;
     case Damage::kDelete:
       if (::unlink(path.c_str()) != 0) a.skip = "cannot delete " + path;
       break;
@@ -301,14 +339,18 @@ Applied apply(const Case& c, const PristineStore& p, const std::string& store,
     case Damage::kOversize: {
       bool fix = true;  // files with a SHA-256 trailer get it recomputed
       switch (c.kind) {
-        case Kind::kHeader: put_le<uint32_t>(bytes, 12, 0xffffffffu); break;  // header length
+        case Kind::kHeader:
+          put_le<uint32_t>(bytes, 12, 0xffffffffu);
+          break;  // header length
         case Kind::kPack:
         case Kind::kPackOld:  // the first record's stored length
           put_le<uint32_t>(bytes, 32 + 12, 0x7fffffffu);
           fix = false;
           break;
         case Kind::kIndex:
-        case Kind::kIndexOld: put_le<uint64_t>(bytes, 32, uint64_t{1} << 60); break;  // count
+        case Kind::kIndexOld:
+          put_le<uint64_t>(bytes, 32, uint64_t{1} << 60);
+          break;  // count
         case Kind::kManifest:
           if (p.flavor == Flavor::kEncrypted)
             put_le<uint32_t>(bytes, 116, 0xfffffff0u);  // sealed length
@@ -316,12 +358,16 @@ Applied apply(const Case& c, const PristineStore& p, const std::string& store,
             put_le<uint16_t>(bytes, 90, 0xffffu);  // length of the first label
           break;
         case Kind::kKey:
-        case Kind::kStoreKey: put_le<uint16_t>(bytes, 48, 0xffffu); break;  // entry count
+        case Kind::kStoreKey:
+          put_le<uint16_t>(bytes, 48, 0xffffu);
+          break;                 // entry count
         case Kind::kRecipients:  // recipient count; its HMAC cannot be fixed up
           put_le<uint16_t>(bytes, 44, 0xffffu);
           fix = false;
           break;
-        default: a.skip = "no length field"; return a;
+        default:
+          a.skip = "no length field";
+          return a;
       }
       write_all_file(path, bytes);
       if (fix) fix_trailer(path);

@@ -36,13 +36,13 @@ enum class Damage {
   kFlipTrailer,  // the last byte
   kTruncZero,
   kTruncHalf,
-  kTruncOne,     // one byte short
+  kTruncOne,  // one byte short
   kDelete,
-  kRename,       // to another valid-looking name (a pack with its index)
-  kCopyOver,     // another file of the same kind copied over it
-  kSwap,         // contents exchanged with another file of the same kind
-  kOversize,     // a length or count field set huge (checksum trailer fixed up)
-  kUnreadable,   // mode 000 for a reader that is not root (store owned by nobody)
+  kRename,      // to another valid-looking name (a pack with its index)
+  kCopyOver,    // another file of the same kind copied over it
+  kSwap,        // contents exchanged with another file of the same kind
+  kOversize,    // a length or count field set huge (checksum trailer fixed up)
+  kUnreadable,  // mode 000 for a reader that is not root (store owned by nobody)
 };
 
 struct Case {
@@ -64,12 +64,12 @@ Expect expectation(const Case& c);
 
 // What applying a case did.
 struct Applied {
-  std::string skip;                   // non-empty: not applicable here, and why
-  std::string target;                 // damaged file, relative to the store
-  std::string other;                  // second file (copy source, swap partner, new name)
-  std::vector<std::string> names;     // any of these identifies the damage in a message
-  std::set<std::string> may_affect;   // checkpoints whose files were touched
-  bool unreadable = false;            // read as nobody (the store is chowned to nobody)
+  std::string skip;                  // non-empty: not applicable here, and why
+  std::string target;                // damaged file, relative to the store
+  std::string other;                 // second file (copy source, swap partner, new name)
+  std::vector<std::string> names;    // any of these identifies the damage in a message
+  std::set<std::string> may_affect;  // checkpoints whose files were touched
+  bool unreadable = false;           // read as nobody (the store is chowned to nobody)
 };
 
 // Damages the copy of `p` at `store`. `owned` (unreadable cases) are further files that

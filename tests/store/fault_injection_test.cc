@@ -101,8 +101,8 @@ void recover(const Case& c, const PristineStore& p, const std::string& store) {
     }
     std::vector<std::string> argv = {CKPT_CLI, "--store", store};
     if (p.flavor == Flavor::kEncrypted)
-      argv.insert(argv.end(), {"--identity", p.keys->admin.private_key, "--writer-key",
-                               p.keys->writer_key});
+      argv.insert(argv.end(),
+                  {"--identity", p.keys->admin.private_key, "--writer-key", p.keys->writer_key});
     argv.insert(argv.end(), step.cli.begin(), step.cli.end());
     std::string out;
     int rc = run_merged(argv, &out);
@@ -142,9 +142,8 @@ class FaultInjectionTest : public ::testing::TestWithParam<Case> {
       }
     }
     if (!r.open_error.empty()) {
-      EXPECT_TRUE(e != Expect::kHarmless)
-          << "[1 every problem named] harmless " << what
-          << " makes the store unopenable: " << r.open_error;
+      EXPECT_TRUE(e != Expect::kHarmless) << "[1 every problem named] harmless " << what
+                                          << " makes the store unopenable: " << r.open_error;
       EXPECT_TRUE(names_any(r.open_error, a_.names))
           << "[1 every problem named] the open error does not name " << what << " ("
           << joined(a_.names) << "): " << r.open_error;
@@ -166,14 +165,12 @@ class FaultInjectionTest : public ::testing::TestWithParam<Case> {
       return;
     }
     if (e == Expect::kReported) {
-      EXPECT_FALSE(r.verify_ok) << "[1 every problem named] verify reports nothing after "
-                                << what;
+      EXPECT_FALSE(r.verify_ok) << "[1 every problem named] verify reports nothing after " << what;
     }
     if (!r.verify_ok) {
-      EXPECT_TRUE(names_any(r.problems, a_.names))
-          << "[1 every problem named] no problem names " << what << " ("
-          << joined(a_.names) << "):\n"
-          << r.problems;
+      EXPECT_TRUE(names_any(r.problems, a_.names)) << "[1 every problem named] no problem names "
+                                                   << what << " (" << joined(a_.names) << "):\n"
+                                                   << r.problems;
       if (c.damage == Damage::kUnreadable) {
         EXPECT_NE(r.problems.find("ermission denied"), std::string::npos)
             << "[1 every problem named] an unreadable file is not reported as such:\n"
@@ -186,8 +183,8 @@ class FaultInjectionTest : public ::testing::TestWithParam<Case> {
   void check_restores(const ReadOutcome& r) {
     const auto& cps = p_->checkpoints;
     for (size_t i = 0; i < cps.size(); ++i)
-      EXPECT_TRUE(r.wrong[i].empty())
-          << "[2 no wrong data] checkpoint " << cps[i].id << " (seq " << i + 1 << "): " << r.wrong[i];
+      EXPECT_TRUE(r.wrong[i].empty()) << "[2 no wrong data] checkpoint " << cps[i].id << " (seq "
+                                      << i + 1 << "): " << r.wrong[i];
     int intact = newest_intact(*p_, a_);
     if (GetParam().kind != Kind::kHeader && intact >= 0) {  // header: checked after recovery
       EXPECT_EQ(r.restore_error[intact], "")
@@ -238,8 +235,8 @@ class FaultInjectionTest : public ::testing::TestWithParam<Case> {
       gc_status_ = gc.ok() ? "gc ran" : "gc refused: " + gc.status().to_string();
     }
     auto s = Store::open(copy, p_->reader_options(id));
-    ASSERT_TRUE(s.ok()) << "[5 gc keeps live data] the store does not open after gc ("
-                        << gc_status_ << "): " << s.status().to_string();
+    ASSERT_TRUE(s.ok()) << "[5 gc keeps live data] the store does not open after gc (" << gc_status_
+                        << "): " << s.status().to_string();
     for (const auto* r : before) {
       std::string err;
       EXPECT_TRUE(exact(**s, *r, &err))
@@ -409,8 +406,8 @@ TEST(FaultInjectionRemedy, TheRemedyNamedForADamagedIndexClearsIt) {
   ASSERT_TRUE(s.ok()) << s.status().to_string();
   auto v = (*s)->verify();
   ASSERT_TRUE(v.ok());
-  EXPECT_TRUE(v->ok()) << "verify said \"" << remedy << "\"; after doing that it still says: "
-                       << v->problems[0].message;
+  EXPECT_TRUE(v->ok()) << "verify said \"" << remedy
+                       << "\"; after doing that it still says: " << v->problems[0].message;
 }
 
 }  // namespace

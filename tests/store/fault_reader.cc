@@ -8,7 +8,6 @@ namespace ckpt::test::faults {
 
 namespace {
 
-
 void put(std::string& out, const std::string& s) { out += std::to_string(s.size()) + ":" + s; }
 std::string take(const std::string& in, size_t& at) {
   size_t colon = in.find(':', at);

@@ -98,8 +98,8 @@ void build(PristineStore& p) {
     blob.resize(300, uint8_t('a' + round));
     ASSERT_TRUE((*cp)->put_blob("b", blob).ok());
     auto packs_before = names_in(packs, ".pack");
-    auto keys_before = p.flavor == Flavor::kEncrypted ? names_in(keys, ".key")
-                                                      : std::set<std::string>{};
+    auto keys_before =
+        p.flavor == Flavor::kEncrypted ? names_in(keys, ".key") : std::set<std::string>{};
     auto id = durable(**cp, {.labels = {"round-" + std::to_string(round)}});
     ASSERT_TRUE(id.ok()) << id.status().to_string();
     CheckpointRecord r;
@@ -111,9 +111,9 @@ void build(PristineStore& p) {
   }
   cp->reset();
 
-  auto store = Store::open(p.path(), p.reader_options(p.flavor == Flavor::kEncrypted
-                                                          ? p.keys->admin.private_key
-                                                          : std::string()));
+  auto store = Store::open(
+      p.path(),
+      p.reader_options(p.flavor == Flavor::kEncrypted ? p.keys->admin.private_key : std::string()));
   ASSERT_TRUE(store.ok()) << store.status().to_string();
   for (auto& r : p.checkpoints) record_dependencies(**store, r);
   // gc (nothing to collect) leaves its pid in readers.lock, so both lock files have bytes.

@@ -30,8 +30,8 @@ struct CheckpointRecord {
 
 struct PristineStore {
   Flavor flavor = Flavor::kPlain;
-  TempDir dir;                     // the store is dir.sub("s")
-  std::unique_ptr<KeyRing> keys;   // encrypted only
+  TempDir dir;                                // the store is dir.sub("s")
+  std::unique_ptr<KeyRing> keys;              // encrypted only
   std::vector<CheckpointRecord> checkpoints;  // oldest first
 
   std::string path() const { return dir.sub("s"); }
