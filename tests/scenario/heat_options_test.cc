@@ -35,7 +35,8 @@ TEST(HeatOptionsTest, EveryIsOptionalAndDefaultsToTenSteps) {
   EXPECT_EQ(out.rfind("checksum ", 0), 0u) << out;
   auto store = Store::open(dir.path()).value();
   std::set<std::string> labels;
-  for (const auto& c : store->list().value())
+  const auto list = store->list().value();
+  for (const auto& c : list)
     for (const auto& l : c.labels) labels.insert(l);
   EXPECT_EQ(labels, (std::set<std::string>{"step=10", "step=20"}));
 }
@@ -117,7 +118,8 @@ TEST(HeatOptionsTest, FullDiskIsReportedAndTheRunCheckpointsAgainOnceThereIsRoom
     announced.insert("step=" + (*it)[2].str());
   ASSERT_FALSE(announced.empty()) << "no checkpoint committed once there was room:\n" << err;
   auto s = Store::open(store).value();
-  for (const auto& c : s->list().value())
+  const auto list = s->list().value();
+  for (const auto& c : list)
     for (const auto& l : c.labels) stored.insert(l);
   EXPECT_EQ(announced, stored) << err;
 }
