@@ -124,8 +124,7 @@ TEST_F(FileMismatchTest, ShrunkOutputIsRefusedAndLeftAlone) {
   EXPECT_TRUE(wait_gone(original, 10000));
   EXPECT_EQ(ckpt({"restore", id, "--detach", "--file-mismatch", "truncate"}, &msg), 1);
   EXPECT_NE(msg.find("nothing was changed: " + out + " shrank"), std::string::npos) << msg;
-  EXPECT_EQ(ckpt({"restore", id, "--detach", "--file-mismatch", "truncate:/no/such.log"}, &msg),
-            1);
+  EXPECT_EQ(ckpt({"restore", id, "--detach", "--file-mismatch", "truncate:/no/such.log"}, &msg), 1);
   EXPECT_NE(msg.find("/no/such.log is not a file the checkpointed process had open"),
             std::string::npos)
       << msg;
@@ -146,8 +145,7 @@ TEST_F(FileMismatchTest, RunWritesNothingToASharedLogAfterTheFinalDump) {
   ASSERT_TRUE(wait_until([&] { return counted(out).size() >= 10; }, 20000));
   ASSERT_EQ(::kill(run, SIGTERM), 0);
   ASSERT_TRUE(wait_gone(run, 60000)) << contents(out);
-  EXPECT_NE(contents(out).find("nothing more is written here"), std::string::npos)
-      << contents(out);
+  EXPECT_NE(contents(out).find("nothing more is written here"), std::string::npos) << contents(out);
 
   std::string msg;
   ASSERT_EQ(ckpt({"restore", "latest", "--detach"}, &msg), 0) << msg;
@@ -170,8 +168,8 @@ TEST(CriuErrors, BadSizeNamesTheFileBothSizesAndTheWayThrough) {
       << msg;
   EXPECT_NE(msg.find("truncate:/var/tmp/r1.log"), std::string::npos) << msg;
   EXPECT_NE(msg.find("174 bytes after them"), std::string::npos) << msg;
-  const std::string shrank = explain_criu_failure(
-      "Error (x): File a/b has bad size 2 (expect 9)\n", "restore of checkpoint ab12", "");
+  const std::string shrank = explain_criu_failure("Error (x): File a/b has bad size 2 (expect 9)\n",
+                                                  "restore of checkpoint ab12", "");
   EXPECT_NE(shrank.find("file /a/b shrank after the checkpoint"), std::string::npos) << shrank;
 }
 
@@ -186,8 +184,8 @@ std::vector<uint8_t> files_img() {
   const std::vector<uint8_t> reg = {0x08, 5, 0x10, 1, 0x18, 3, 0x32, 2, '/', 'a', 0x40, 7};
   std::vector<uint8_t> entry = {0x08, 1, 0x10, 5, 0x1a, uint8_t(reg.size())};
   entry.insert(entry.end(), reg.begin(), reg.end());
-  std::vector<uint8_t> img = {0x19, 0x43, 0x56, 0x54, 0x38, 0x31, 0x30, 0x56,
-                              uint8_t(entry.size()), 0, 0, 0};
+  std::vector<uint8_t> img = {0x19, 0x43, 0x56, 0x54, 0x38, 0x31, 0x30, 0x56, uint8_t(entry.size()),
+                              0,    0,    0};
   img.insert(img.end(), entry.begin(), entry.end());
   return img;
 }
