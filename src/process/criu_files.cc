@@ -82,13 +82,27 @@ bool parse_reg(std::span<const uint8_t> msg, CriuRegFile* r) {
   while (!rd.done()) {
     if (!rd.field(&f)) return false;
     switch (f.number) {
-      case 1: r->id = uint32_t(f.value); break;
-      case 2: r->flags = uint32_t(f.value); break;
-      case 3: r->pos = f.value; break;
-      case 6: r->path.assign(f.bytes.begin(), f.bytes.end()); break;
-      case 8: r->has_size = true; r->size = f.value; break;
-      case 9: r->external = f.value != 0; break;
-      default: break;
+      case 1:
+        r->id = uint32_t(f.value);
+        break;
+      case 2:
+        r->flags = uint32_t(f.value);
+        break;
+      case 3:
+        r->pos = f.value;
+        break;
+      case 6:
+        r->path.assign(f.bytes.begin(), f.bytes.end());
+        break;
+      case 8:
+        r->has_size = true;
+        r->size = f.value;
+        break;
+      case 9:
+        r->external = f.value != 0;
+        break;
+      default:
+        break;
     }
   }
   return true;
@@ -101,8 +115,7 @@ bool for_each_entry(std::span<const uint8_t> img, uint32_t magic, F entry) {
   if (img.empty()) return true;
   Reader rd(img);
   uint64_t m0 = 0, m1 = 0;
-  if (!rd.fixed(4, &m0) || !rd.fixed(4, &m1) || m0 != kImgCommonMagic || m1 != magic)
-    return false;
+  if (!rd.fixed(4, &m0) || !rd.fixed(4, &m1) || m0 != kImgCommonMagic || m1 != magic) return false;
   while (!rd.done()) {
     uint64_t len = 0;
     std::span<const uint8_t> msg;
@@ -123,31 +136,30 @@ Result<std::vector<CriuRegFile>> parse_criu_reg_files(std::span<const uint8_t> f
                                                       std::span<const uint8_t> remap_img,
                                                       const std::string& where) {
   std::vector<CriuRegFile> out;
-  const bool ok =
-      !files_img.empty()
-          ? for_each_entry(files_img, kFilesMagic,
-                           [&](std::span<const uint8_t> msg) {
-                             Reader rd(msg);
-                             Field f;
-                             uint64_t type = 0;
-                             std::span<const uint8_t> reg;
-                             while (!rd.done()) {
-                               if (!rd.field(&f)) return false;
-                               if (f.number == 1) type = f.value;
-                               if (f.number == 3) reg = f.bytes;
-                             }
-                             if (type != kFdTypeReg) return true;
-                             CriuRegFile r;
-                             if (!parse_reg(reg, &r)) return false;
-                             out.push_back(std::move(r));
-                             return true;
-                           })
-          : for_each_entry(reg_files_img, kRegFilesMagic, [&](std::span<const uint8_t> msg) {
-              CriuRegFile r;
-              if (!parse_reg(msg, &r)) return false;
-              out.push_back(std::move(r));
-              return true;
-            });
+  const bool ok = !files_img.empty() ? for_each_entry(files_img, kFilesMagic,
+                                                      [&](std::span<const uint8_t> msg) {
+                                                        Reader rd(msg);
+                                                        Field f;
+                                                        uint64_t type = 0;
+                                                        std::span<const uint8_t> reg;
+                                                        while (!rd.done()) {
+                                                          if (!rd.field(&f)) return false;
+                                                          if (f.number == 1) type = f.value;
+                                                          if (f.number == 3) reg = f.bytes;
+                                                        }
+                                                        if (type != kFdTypeReg) return true;
+                                                        CriuRegFile r;
+                                                        if (!parse_reg(reg, &r)) return false;
+                                                        out.push_back(std::move(r));
+                                                        return true;
+                                                      })
+                                     : for_each_entry(reg_files_img, kRegFilesMagic,
+                                                      [&](std::span<const uint8_t> msg) {
+                                                        CriuRegFile r;
+                                                        if (!parse_reg(msg, &r)) return false;
+                                                        out.push_back(std::move(r));
+                                                        return true;
+                                                      });
   if (!ok) return malformed(where, files_img.empty() ? "reg-files.img" : "files.img");
   std::map<uint32_t, bool> remapped;
   if (!for_each_entry(remap_img, kRemapFpathMagic, [&](std::span<const uint8_t> msg) {

@@ -22,13 +22,13 @@ namespace ckpt {
 // file open O_WRONLY|O_APPEND, whose offset does not matter.
 struct CriuRegFile {
   uint32_t id = 0;
-  uint32_t flags = 0;      // open(2) flags of the file description
-  uint64_t pos = 0;        // its offset
-  std::string path;        // as CRIU recorded it: absolute within the process's mounts
+  uint32_t flags = 0;  // open(2) flags of the file description
+  uint64_t pos = 0;    // its offset
+  std::string path;    // as CRIU recorded it: absolute within the process's mounts
   bool has_size = false;
-  uint64_t size = 0;       // st_size at the dump
-  bool remapped = false;   // a ghost or linked remap (remap-fpath.img) stands in for it
-  bool external = false;   // --external file: CRIU does not open it itself
+  uint64_t size = 0;      // st_size at the dump
+  bool remapped = false;  // a ghost or linked remap (remap-fpath.img) stands in for it
+  bool external = false;  // --external file: CRIU does not open it itself
 };
 
 // Parses the contents of files.img (`files_img`) or, if that is empty, reg-files.img

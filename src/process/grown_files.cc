@@ -76,8 +76,9 @@ Result<std::vector<TruncatedFile>> settle_grown_files(const std::string& image_d
                                                       const std::string& what) {
   if (o.file_mismatch == FileMismatch::kIgnore)
     return Status(Code::kInvalidArgument,
-                  what + ": a process's open files cannot be restored with a different size "
-                         "(CRIU checks it); use truncate for files that grew, or fail");
+                  what +
+                      ": a process's open files cannot be restored with a different size "
+                      "(CRIU checks it); use truncate for files that grew, or fail");
   if (o.file_mismatch == FileMismatch::kFail) {
     if (!o.truncate_only.empty())
       return Status(Code::kInvalidArgument, what + ": files to truncate given with policy fail");
@@ -111,16 +112,20 @@ Result<std::vector<TruncatedFile>> settle_grown_files(const std::string& image_d
     if (now == f.size) continue;
     if (now < f.size)
       return Status(Code::kFailedPrecondition,
-                    what + " refused, nothing was changed: " + f.path + " shrank after the "
-                        "checkpoint (" + bytes(now) + " now, " + bytes(f.size) +
+                    what + " refused, nothing was changed: " + f.path +
+                        " shrank after the "
+                        "checkpoint (" +
+                        bytes(now) + " now, " + bytes(f.size) +
                         " at the checkpoint), so the process's offset in it would point past "
                         "its end; ckpt cannot make up the missing bytes and truncates only "
                         "files that grew. Put the file back as it was at the checkpoint, or "
                         "restore an older checkpoint");
     if ((f.flags & O_ACCMODE) == O_RDONLY)
       return Status(Code::kFailedPrecondition,
-                    what + " refused, nothing was changed: " + f.path + " grew after the "
-                        "checkpoint (" + bytes(now) + " now, " + bytes(f.size) +
+                    what + " refused, nothing was changed: " + f.path +
+                        " grew after the "
+                        "checkpoint (" +
+                        bytes(now) + " now, " + bytes(f.size) +
                         " at the checkpoint), but the process only read it, so it is not the "
                         "process's output and ckpt does not cut it. Put the file back as it "
                         "was at the checkpoint");

@@ -10,6 +10,7 @@
 
 #include "criu/criu_fixture.h"
 #include "process/criu_errors.h"
+#include "process/criu_files.h"
 #include "util/fs.h"
 
 namespace ckpt::test {
@@ -53,19 +54,21 @@ pid_t pid_in(const std::string& out) {
 class FileMismatchTest : public CriuTest {
  protected:
   // Starts the counter with stdout to `out` ('>': O_WRONLY|O_TRUNC), waits for 10 lines,
-  // dumps it (CRIU stops it) and returns the checkpoint id.
-  std::string dump_counter(const std::string& out) {
+  // dumps it (CRIU stops it) and returns the checkpoint id; its pid goes to *pid.
+  std::string dump_counter(const std::string& out, pid_t* pid_out) {
     const pid_t pid = spawn({"sh", "-c", "exec python3 -u -c \"$0\" > \"$1\"", kCounter, out}, "");
     EXPECT_TRUE(wait_until([&] { return counted(out).size() >= 10; }, 20000));
     const std::string id = dump({"--pid", std::to_string(pid)});
     EXPECT_TRUE(wait_gone(pid, 10000));
+    *pid_out = pid;
     return id;
   }
 };
 
 TEST_F(FileMismatchTest, GrownOutputIsExplainedThenCutBackWithTheTailKept) {
   const std::string out = path("r1.log");
-  const std::string id = dump_counter(out);
+  pid_t original = 0;
+  const std::string id = dump_counter(out, &original);
   ASSERT_FALSE(id.empty());
   const uint64_t at_dump = size_of(out);
   const std::string extra = "written after the dump\n";
@@ -82,6 +85,9 @@ TEST_F(FileMismatchTest, GrownOutputIsExplainedThenCutBackWithTheTailKept) {
         std::string("refuses a file whose size differs"), std::string("--file-mismatch truncate")})
     EXPECT_NE(msg.find(want), std::string::npos) << "missing '" << want << "' in: " << msg;
   EXPECT_EQ(size_of(out), at_dump + extra.size()) << "a refused restore changes nothing";
+  // CRIU had forked the process before it refused the file; the test is the subreaper
+  // that must reap it before the pid is free again (init does so outside the test).
+  ASSERT_TRUE(wait_gone(original, 10000));
 
   EXPECT_EQ(ckpt({"restore", id, "--detach", "--file-mismatch", "truncate"}, &msg), 0) << msg;
   const pid_t pid = pid_in(msg);
@@ -106,7 +112,8 @@ TEST_F(FileMismatchTest, GrownOutputIsExplainedThenCutBackWithTheTailKept) {
 
 TEST_F(FileMismatchTest, ShrunkOutputIsRefusedAndLeftAlone) {
   const std::string out = path("r2.log");
-  const std::string id = dump_counter(out);
+  pid_t original = 0;
+  const std::string id = dump_counter(out, &original);
   ASSERT_FALSE(id.empty());
   const uint64_t shrunk = size_of(out) / 2;
   ASSERT_EQ(::truncate(out.c_str(), off_t(shrunk)), 0);
@@ -114,10 +121,10 @@ TEST_F(FileMismatchTest, ShrunkOutputIsRefusedAndLeftAlone) {
   std::string msg;
   EXPECT_EQ(ckpt({"restore", id, "--detach"}, &msg), 1);
   EXPECT_NE(msg.find("file " + out + " shrank after the checkpoint"), std::string::npos) << msg;
+  EXPECT_TRUE(wait_gone(original, 10000));
   EXPECT_EQ(ckpt({"restore", id, "--detach", "--file-mismatch", "truncate"}, &msg), 1);
   EXPECT_NE(msg.find("nothing was changed: " + out + " shrank"), std::string::npos) << msg;
-  EXPECT_EQ(ckpt({"restore", id, "--detach", "--file-mismatch", "truncate:/no/such.log"}, &msg),
-            1);
+  EXPECT_EQ(ckpt({"restore", id, "--detach", "--file-mismatch", "truncate:/no/such.log"}, &msg), 1);
   EXPECT_NE(msg.find("/no/such.log is not a file the checkpointed process had open"),
             std::string::npos)
       << msg;
@@ -138,8 +145,7 @@ TEST_F(FileMismatchTest, RunWritesNothingToASharedLogAfterTheFinalDump) {
   ASSERT_TRUE(wait_until([&] { return counted(out).size() >= 10; }, 20000));
   ASSERT_EQ(::kill(run, SIGTERM), 0);
   ASSERT_TRUE(wait_gone(run, 60000)) << contents(out);
-  EXPECT_NE(contents(out).find("nothing more is written here"), std::string::npos)
-      << contents(out);
+  EXPECT_NE(contents(out).find("nothing more is written here"), std::string::npos) << contents(out);
 
   std::string msg;
   ASSERT_EQ(ckpt({"restore", "latest", "--detach"}, &msg), 0) << msg;
@@ -162,9 +168,50 @@ TEST(CriuErrors, BadSizeNamesTheFileBothSizesAndTheWayThrough) {
       << msg;
   EXPECT_NE(msg.find("truncate:/var/tmp/r1.log"), std::string::npos) << msg;
   EXPECT_NE(msg.find("174 bytes after them"), std::string::npos) << msg;
-  const std::string shrank = explain_criu_failure(
-      "Error (x): File a/b has bad size 2 (expect 9)\n", "restore of checkpoint ab12", "");
+  const std::string shrank = explain_criu_failure("Error (x): File a/b has bad size 2 (expect 9)\n",
+                                                  "restore of checkpoint ab12", "");
   EXPECT_NE(shrank.find("file /a/b shrank after the checkpoint"), std::string::npos) << shrank;
+}
+
+}  // namespace
+}  // namespace ckpt::test
+
+namespace ckpt::test {
+namespace {
+
+// files.img with one regular file: /a, O_WRONLY, offset 3, size 7 (hand-encoded protobuf).
+std::vector<uint8_t> files_img() {
+  const std::vector<uint8_t> reg = {0x08, 5, 0x10, 1, 0x18, 3, 0x32, 2, '/', 'a', 0x40, 7};
+  std::vector<uint8_t> entry = {0x08, 1, 0x10, 5, 0x1a, uint8_t(reg.size())};
+  entry.insert(entry.end(), reg.begin(), reg.end());
+  std::vector<uint8_t> img = {0x19, 0x43, 0x56, 0x54, 0x38, 0x31, 0x30, 0x56, uint8_t(entry.size()),
+                              0,    0,    0};
+  img.insert(img.end(), entry.begin(), entry.end());
+  return img;
+}
+
+TEST(CriuFiles, ReadsSizesFromFilesImgAndRefusesMalformedImages) {
+  const auto img = files_img();
+  auto files = parse_criu_reg_files(img, {}, {}, "test");
+  ASSERT_TRUE(files.ok()) << files.status().to_string();
+  ASSERT_EQ(files->size(), 1u);
+  const CriuRegFile& f = files->front();
+  EXPECT_EQ(f.path, "/a");
+  EXPECT_EQ(f.flags, 1u);
+  EXPECT_EQ(f.pos, 3u);
+  EXPECT_TRUE(f.has_size);
+  EXPECT_EQ(f.size, 7u);
+  EXPECT_FALSE(f.remapped);
+  EXPECT_TRUE(parse_criu_reg_files({}, {}, {}, "test")->empty());
+  for (size_t cut = 1; cut < img.size(); ++cut) {
+    const std::vector<uint8_t> part(img.begin(), img.begin() + cut);
+    if (cut == 8) continue;  // both magics and no entry: a valid empty image
+    EXPECT_EQ(parse_criu_reg_files(part, {}, {}, "test").status().code(), Code::kCorruption)
+        << cut << " bytes";
+  }
+  auto bad_magic = img;
+  bad_magic[4] ^= 1;
+  EXPECT_EQ(parse_criu_reg_files(bad_magic, {}, {}, "test").status().code(), Code::kCorruption);
 }
 
 }  // namespace

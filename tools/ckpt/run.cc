@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -89,7 +90,15 @@ void announce_silence(const std::vector<int>& shared, pid_t pid) {
                            "; nothing more is written here by ckpt run, as the program shares "
                            "this file and a restore needs it as checkpointed ('ckpt ls' lists "
                            "the checkpoint, labelled final)\n";
-  for (int fd : shared) (void)!::write(fd, note.data(), note.size());
+  std::vector<std::pair<dev_t, ino_t>> told;  // stdout and stderr may be the same file
+  for (int fd : shared) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) continue;
+    if (std::find(told.begin(), told.end(), std::make_pair(st.st_dev, st.st_ino)) != told.end())
+      continue;
+    told.emplace_back(st.st_dev, st.st_ino);
+    (void)!::write(fd, note.data(), note.size());
+  }
 }
 
 // One checkpoint of the running program; failures are reported, the program goes on.
