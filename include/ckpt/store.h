@@ -178,7 +178,9 @@ Result<std::string> remap_file_path(const std::string& path, const std::vector<s
 class Store {
  public:
   // Opens the store at `path`. Fails with kNotFound if it is not a store (and
-  // create_if_missing is false), kUnsupported if written by a newer format.
+  // create_if_missing is false), kUnsupported if written by a newer format, and
+  // kFailedPrecondition, even with create_if_missing, if the directory holds a store's
+  // files but no store.ckpt (rebuild it: <ckpt/header_recovery.h>) or cannot be read.
   static Result<std::unique_ptr<Store>> open(const std::string& path,
                                              const StoreOptions& options = {});
   ~Store();
