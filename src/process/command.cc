@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <string_view>
+
 #include "util/fs.h"
 #include "util/unique_fd.h"
 
@@ -16,7 +18,7 @@ namespace {
 constexpr size_t kMaxOutput = 1 << 20;
 
 // In the child between fork and exec: only async-signal-safe calls.
-[[noreturn]] void exec_child(const std::vector<char*>& args, int out) {
+[[noreturn]] void exec_child(const std::vector<char*>& args, char* const* envp, int out) {
   // The caller may block signals it waits for (ckpt run blocks SIGCHLD, SIGTERM...); the
   // mask survives exec, and CRIU must not start with them blocked.
   sigset_t none;
@@ -27,8 +29,23 @@ constexpr size_t kMaxOutput = 1 << 20;
   ::dup2(out, 1);
   ::dup2(out, 2);
   ::close_range(3, ~0u, 0);
-  ::execv(args[0], args.data());
+  ::execve(args[0], args.data(), envp);
   ::_exit(127);
+}
+
+// Our environment with `extra` added (an entry of `extra` replaces ours of the same name).
+// Built before fork: the child may not allocate.
+std::vector<std::string> child_environment(const std::vector<std::string>& extra) {
+  std::vector<std::string> out;
+  auto name_of = [](std::string_view e) { return e.substr(0, e.find('=') + 1); };
+  for (char** e = environ; e && *e; ++e) {
+    const std::string_view cur(*e);
+    bool replaced = false;
+    for (const auto& x : extra) replaced |= name_of(x) == name_of(cur);
+    if (!replaced) out.emplace_back(cur);
+  }
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
 }
 
 int decode_wait_status(int st) {
@@ -39,7 +56,8 @@ int decode_wait_status(int st) {
 
 }  // namespace
 
-Result<CommandResult> run_command(const std::vector<std::string>& argv, int timeout_ms) {
+Result<CommandResult> run_command(const std::vector<std::string>& argv, int timeout_ms,
+                                  const std::vector<std::string>& env) {
   if (argv.empty()) return Status(Code::kInvalidArgument, "run_command: empty command line");
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return Status::from_errno(errno, "pipe for " + argv[0]);
@@ -47,10 +65,14 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, int time
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const std::vector<std::string> env_strings = child_environment(env);
+  std::vector<char*> envp;
+  for (const auto& e : env_strings) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
 
   const pid_t pid = ::fork();
   if (pid < 0) return Status::from_errno(errno, "fork to run " + argv[0]);
-  if (pid == 0) exec_child(args, wr.get());
+  if (pid == 0) exec_child(args, envp.data(), wr.get());
   wr.reset();
 
   CommandResult res;

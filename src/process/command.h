@@ -17,7 +17,9 @@ struct CommandResult {
 
 // Runs argv[0] (a path) with argv; waits at most `timeout_ms`, then kills it (SIGKILL)
 // and reports timed_out. The child gets /dev/null as stdin, no other descriptors of ours
-// and an empty signal mask.
-Result<CommandResult> run_command(const std::vector<std::string>& argv, int timeout_ms);
+// and an empty signal mask. `env` ("NAME=value" entries) is added to our environment for
+// the child, replacing variables of the same name.
+Result<CommandResult> run_command(const std::vector<std::string>& argv, int timeout_ms,
+                                  const std::vector<std::string>& env = {});
 
 }  // namespace ckpt

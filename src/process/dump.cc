@@ -95,7 +95,7 @@ Result<ProcessDumpResult> dump_process(Store& store, const ProcessDumpOptions& o
   const std::vector<std::string> flags = criu_dump_flags(o);
   argv.insert(argv.end(), flags.begin(), flags.end());
   for (const auto& f : criu_network_lock(flags)) argv.push_back(f);
-  CKPT_ASSIGN_OR_RETURN(CommandResult r, run_command(argv, kDumpTimeoutMs));
+  CKPT_ASSIGN_OR_RETURN(CommandResult r, run_command(argv, kDumpTimeoutMs, criu_environment()));
   const double criu_ms = double(monotonic_ns() - t0) / 1e6;
   if (r.exit_code != 0 || r.timed_out) return criu_failed(r, dir.file(kCriuLogFile), what, "dump");
 

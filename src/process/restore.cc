@@ -94,7 +94,7 @@ Result<ProcessRestoreResult> restore_process(Store& store, std::string_view ref,
   for (const auto& f : criu_network_lock(flags)) argv.push_back(f);
   if (!o.detach && ::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
     return Status::from_errno(errno, what + ": become child subreaper");
-  CKPT_ASSIGN_OR_RETURN(CommandResult r, run_command(argv, kRestoreTimeoutMs));
+  CKPT_ASSIGN_OR_RETURN(CommandResult r, run_command(argv, kRestoreTimeoutMs, criu_environment()));
   if (r.exit_code != 0 || r.timed_out) {
     Status failed = criu_failed(r, dir.file(kRestoreLog), what, "restore");
     if (cut_note.empty()) return failed;
