@@ -280,7 +280,9 @@ TEST_F(ReplicationAbuse, AGarbledSpareIsNamedByThePrimaryAndAcknowledgesNothing)
       if (!fd.ok()) continue;
       std::string out;
       switch (n++ % 4) {
-        case 0: out = "HTTP/1.1 400 Bad Request\r\n\r\n"; break;
+        case 0:  // at least a hello's 44 bytes (a shorter answer then a close reads as a reset)
+          out = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+          break;
         case 1: out = client_hello(9); break;
         case 2: out = client_hello() + le32(0xffffffff); break;
         default: {  // holds the key: a real handshake, then a WELCOME that does not decode
