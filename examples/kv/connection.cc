@@ -46,8 +46,9 @@ void Connection::flush() {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;  // the kernel's buffer is full
-    end(n < 0 && errno != EPIPE && errno != ECONNRESET ? std::string("send: ") + std::strerror(errno)
-                                                       : "closed");
+    end(n < 0 && errno != EPIPE && errno != ECONNRESET
+            ? std::string("send: ") + std::strerror(errno)
+            : "closed");
     return;
   }
   if (out_pos_ == out_.size()) {
@@ -60,8 +61,7 @@ void Connection::flush() {
   if (eof_ && unsent() == 0) end("closed");
   if (unsent() > kMaxUnsent)
     end("it does not read its replies: " + std::to_string(unsent()) +
-        " bytes unsent, more than the limit of " + std::to_string(kMaxUnsent) +
-        "; disconnected");
+        " bytes unsent, more than the limit of " + std::to_string(kMaxUnsent) + "; disconnected");
 }
 
 }  // namespace kv

@@ -1,7 +1,7 @@
 // Splits a client's byte stream into ckpt-kv request lines, whatever sizes the bytes
 // arrive in (one byte at a time, or many lines per read). A line longer than kMaxLine
-// (or the limit given) is one request too: it comes out once, as `too_long`, as soon as it passes the limit,
-// and everything up to its newline is discarded, so its tail is never read as a request
+// (or the limit given) is one request too: it comes out once, as `too_long`, as soon as it passes
+// the limit, and everything up to its newline is discarded, so its tail is never read as a request
 // of its own (one request line, one reply; docs/replication.md, "ckpt-kv's protocol").
 #pragma once
 

@@ -52,8 +52,8 @@ bool accept_all(int listen_fd, std::vector<std::unique_ptr<Client>>& clients, si
   for (;;) {
     sockaddr_in sa{};
     socklen_t len = sizeof sa;
-    int fd = ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&sa), &len,
-                       SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int fd =
+        ::accept4(listen_fd, reinterpret_cast<sockaddr*>(&sa), &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -87,8 +87,9 @@ bool read_requests(Client& c, Table& t, const Log& log) {
     if (line->too_long) {
       log("client " + c.conn.peer() + ": request line longer than " +
           std::to_string(LineReader::kMaxLine) + " bytes, answered ERR and discarded to its end");
-      c.batch.push_back({"", {"ERR request line longer than " +
-                              std::to_string(LineReader::kMaxLine) + " bytes"}});
+      c.batch.push_back(
+          {"",
+           {"ERR request line longer than " + std::to_string(LineReader::kMaxLine) + " bytes"}});
       continue;
     }
     Reply r = kv::apply(t, line->text);
@@ -166,8 +167,8 @@ ckpt::Status serve(int listen_fd, DurableTable& db, const Log& log) {
   for (;;) {
     fds.assign(1, {accepting ? listen_fd : -1, POLLIN, 0});  // fd -1: not polled
     for (const auto& c : clients) {
-      const short events = static_cast<short>((c->conn.reading() ? POLLIN : 0) |
-                                              (c->conn.unsent() ? POLLOUT : 0));
+      const short events =
+          static_cast<short>((c->conn.reading() ? POLLIN : 0) | (c->conn.unsent() ? POLLOUT : 0));
       fds.push_back({c->conn.fd(), events, 0});
     }
     // Not accepting: retry accept() now and then, even if no client leaves.

@@ -49,8 +49,10 @@ void PeerGate::accept_all() {
                                    " connections are waiting at once");
       pending_.pop_front();
     }
-    pending_.push_back({std::move(ch).value(), peer,
-                        monotonic_ns() + static_cast<uint64_t>(timeout_ms_) * 1000000ull, {}});
+    pending_.push_back({std::move(ch).value(),
+                        peer,
+                        monotonic_ns() + static_cast<uint64_t>(timeout_ms_) * 1000000ull,
+                        {}});
   }
 }
 

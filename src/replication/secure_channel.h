@@ -43,8 +43,7 @@ class SecureChannel {
   // an accepted connection from `peer`. The client's opening — its hello and its first
   // frame — is then read by the caller, opening_length() telling how long it is, and
   // finish_accept() derives the keys and returns that first frame, authenticated.
-  static Result<SecureChannel> begin_accept(UniqueFd fd, const std::string& peer,
-                                            int timeout_ms);
+  static Result<SecureChannel> begin_accept(UniqueFd fd, const std::string& peer, int timeout_ms);
   Result<Frame> finish_accept(const PreSharedKey& psk, std::span<const uint8_t> opening);
   // The length of a client's opening as far as its first bytes `start` tell: 48 (hello
   // and frame length) until those are in, then the whole. An error (naming `peer`) as

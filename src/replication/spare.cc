@@ -2,7 +2,6 @@
 // and takes over when the primary is lost. After a takeover it keeps refusing
 // (fencing) primaries with an older epoch. Why and in what order: docs/replication.md.
 #include <ckpt/replication.h>
-
 #include <fcntl.h>
 
 #include <atomic>
@@ -53,11 +52,11 @@ class SpareImpl {
   std::optional<SecureChannel> admit(PeerGate::Admitted a, bool taken_over) {
     SecureChannel* ch = &a.channel;
     const std::string& peer = a.peer;
-    Result<Hello> hello = a.first.type == kMsgHello
-                              ? decode_hello(a.first.body)
-                              : Result<Hello>(Status(Code::kCorruption,
-                                                     "first message is not hello (type " +
-                                                         std::to_string(a.first.type) + ")"));
+    Result<Hello> hello =
+        a.first.type == kMsgHello
+            ? decode_hello(a.first.body)
+            : Result<Hello>(Status(Code::kCorruption, "first message is not hello (type " +
+                                                          std::to_string(a.first.type) + ")"));
     if (!hello.ok()) {
       log("refused peer " + peer + ": " + hello.status().message());
       return std::nullopt;

@@ -226,9 +226,9 @@ int main(int argc, char** argv) {
     seed(4, encode_key_file({.id = {7}, .bytes = {8, 9}}), "seed-key");
   }
   {  // A ckpt-kv session: line limit byte, cut byte, then requests (one over the limit).
-    const std::string session =
-        std::string("\x20\x03") + "SET a 1\nGET a\nDEL a\nGET a\nNOPE\n" +
-        std::string(40, 'x') + "\nSET b 2\r\nGET b\n" + std::string(50, 'y');
+    const std::string session = std::string("\x20\x03") + "SET a 1\nGET a\nDEL a\nGET a\nNOPE\n" +
+                                std::string(40, 'x') + "\nSET b 2\r\nGET b\n" +
+                                std::string(50, 'y');
     ok &= write(dir, "fuzz_kv_protocol", "seed-session",
                 std::vector<uint8_t>(session.begin(), session.end()));
   }

@@ -62,9 +62,9 @@ TEST(KvAbuse, OverLongLineGetsOneReplyAndItsTailIsNeverARequest) {
       << kv.log();
   ASSERT_TRUE(p.send_slowly(lines, 997, 1ms));
   EXPECT_EQ(replies_then_sentinel(p, 6).size(), 6u);
-  EXPECT_NE(kv.log().find("client " + local_address(p.fd()) +
-                          ": request line longer than 4096 bytes"),
-            std::string::npos)
+  EXPECT_NE(
+      kv.log().find("client " + local_address(p.fd()) + ": request line longer than 4096 bytes"),
+      std::string::npos)
       << kv.log();
   EXPECT_TRUE(kv.serves("after"));
 }
@@ -82,9 +82,9 @@ TEST(KvAbuse, RequestsTrickledOneByteAtATimeAreAnsweredAndHoldUpNobody) {
   for (int i = 0; i < 5; ++i) EXPECT_TRUE(kv.serves("fast" + std::to_string(i)));
   t.join();
   ASSERT_TRUE(sent);
-  EXPECT_EQ(replies_then_sentinel(slow, 5),
-            (std::vector<std::string>{"OK", "VALUE 1", "OK", "NOTFOUND",
-                                      "ERR unknown command 'NOPE'"}))
+  EXPECT_EQ(
+      replies_then_sentinel(slow, 5),
+      (std::vector<std::string>{"OK", "VALUE 1", "OK", "NOTFOUND", "ERR unknown command 'NOPE'"}))
       << kv.log();
 }
 

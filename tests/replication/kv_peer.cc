@@ -81,9 +81,9 @@ void RawPeer::reset() {
 
 StandaloneKv::StandaloneKv(std::vector<std::string> wrapper) {
   std::vector<std::string> argv = std::move(wrapper);
-  for (const std::string& a : {std::string(CKPT_KV), std::string("--role"),
-                               std::string("standalone"), std::string("--store"),
-                               dir_.sub("store"), std::string("--listen"), loopback(port_)})
+  for (const std::string& a :
+       {std::string(CKPT_KV), std::string("--role"), std::string("standalone"),
+        std::string("--store"), dir_.sub("store"), std::string("--listen"), loopback(port_)})
     argv.push_back(a);
   proc_ = std::make_unique<Proc>(argv, dir_.sub("kv.log"));
 }

@@ -26,15 +26,15 @@ TEST(KvStore, AnotherProgramsStoreIsRefusedNamingTheStoreAndTheCheckpoint) {
   test::TempDir dir;
   const std::string store = dir.sub("heat-store");
   std::string out;
-  ASSERT_EQ(test::run({CKPT_HEAT, "--store", store, "--size", "256", "--steps", "200", "--every",
-                       "20"},
-                      &out),
-            0)
+  ASSERT_EQ(
+      test::run({CKPT_HEAT, "--store", store, "--size", "256", "--steps", "200", "--every", "20"},
+                &out),
+      0)
       << out;
   ASSERT_EQ(test::run({CKPT_CLI, "--store", store, "show", "latest"}, &out), 0) << out;
   for (const std::string role : {"standalone", "primary"}) {
-    std::vector<std::string> argv = {CKPT_KV,  "--role",   role, "--store", store, "--listen",
-                                     test::loopback(test::free_port())};
+    std::vector<std::string> argv = {
+        CKPT_KV, "--role", role, "--store", store, "--listen", test::loopback(test::free_port())};
     if (role == "primary") {
       ASSERT_TRUE(std::filesystem::exists(dir.sub("psk")) || write_new_psk(dir.sub("psk")).ok());
       argv.insert(argv.end(), {"--psk", dir.sub("psk"), "--spare", test::loopback(1)});

@@ -38,7 +38,9 @@ std::string local_address(int fd) {
   return "127.0.0.1:" + std::to_string(ntohs(sa.sin_port));
 }
 
-int port_of(const std::string& address) { return std::stoi(address.substr(address.rfind(':') + 1)); }
+int port_of(const std::string& address) {
+  return std::stoi(address.substr(address.rfind(':') + 1));
+}
 
 // A client hello (magic, version, nonce) as the wire format has it.
 std::string client_hello(uint32_t version = 2) {
@@ -114,7 +116,8 @@ TEST_F(ReplicationAbuse, PeersWithoutTheKeyAreRefusedByNameAndChangeNothing) {
     EXPECT_TRUE(eventually([&] {
       return spare.log().find("refused peer " + me + ": ") != std::string::npos &&
              spare.log().find(c.logged) != std::string::npos;
-    })) << c.logged << "\n"
+    })) << c.logged
+        << "\n"
         << spare.log();
   }
   {
@@ -154,7 +157,8 @@ TEST_F(ReplicationAbuse, SilentAndTricklingPeersDoNotKeepThePrimaryOut) {
   std::vector<std::thread> trickles;
   for (int i = 0; i < 5; ++i) {
     slow.push_back(std::make_unique<RawPeer>(port));
-    trickles.emplace_back([p = slow.back().get()] { (void)p->send_slowly(client_hello(), 1, 30ms); });
+    trickles.emplace_back(
+        [p = slow.back().get()] { (void)p->send_slowly(client_hello(), 1, 30ms); });
   }
   expect_primary_replicates(spare.address(), spare, /*sync_timeout_ms=*/8000);
   for (auto& t : trickles) t.join();
@@ -188,7 +192,9 @@ TEST_F(ReplicationAbuse, TwoThousandConnectionsAreShedAndThePrimaryStillReplicat
 // A peer that holds the key but sends nonsense after its hello: every session ends with
 // the reason logged and nothing committed; then the real primary replicates.
 TEST_F(ReplicationAbuse, GarbledMessagesFromAPeerWithTheKeyCommitNothing) {
-  SpareOptions so{.store = dir.sub("spare"), .listen = "127.0.0.1:0", .psk_file = psk,
+  SpareOptions so{.store = dir.sub("spare"),
+                  .listen = "127.0.0.1:0",
+                  .psk_file = psk,
                   .timeout_ms = 20000};  // the garbling "primary" is waited for, not replaced
   SpareThread spare(so);
   auto key = read_psk(psk);
@@ -213,7 +219,9 @@ TEST_F(ReplicationAbuse, GarbledMessagesFromAPeerWithTheKeyCommitNothing) {
   };
   const std::vector<Case> cases = {
       {"offer", "garbled offer message",
-       [](SecureChannel& ch) { ASSERT_TRUE(ch.send(kMsgOffer, std::vector<uint8_t>{1, 2, 3}).ok()); }},
+       [](SecureChannel& ch) {
+         ASSERT_TRUE(ch.send(kMsgOffer, std::vector<uint8_t>{1, 2, 3}).ok());
+       }},
       {"unasked", "was sent but not asked for",
        [&](SecureChannel& ch) {
          ObjectBatch b;
@@ -229,7 +237,9 @@ TEST_F(ReplicationAbuse, GarbledMessagesFromAPeerWithTheKeyCommitNothing) {
          ASSERT_TRUE(ch.send(kMsgObjects, b.take()).ok());
        }},
       {"manifest", "manifest from 127.0.0.1",
-       [](SecureChannel& ch) { ASSERT_TRUE(ch.send(kMsgManifest, std::vector<uint8_t>(100, 7)).ok()); }},
+       [](SecureChannel& ch) {
+         ASSERT_TRUE(ch.send(kMsgManifest, std::vector<uint8_t>(100, 7)).ok());
+       }},
       {"type", "unexpected message type 99",
        [](SecureChannel& ch) { ASSERT_TRUE(ch.send(99, {}).ok()); }},
       {"forged frame", "frame 1 failed authentication",
@@ -252,7 +262,8 @@ TEST_F(ReplicationAbuse, GarbledMessagesFromAPeerWithTheKeyCommitNothing) {
       const std::string log = spare.log();
       return log.find("primary at 127.0.0.1") != std::string::npos &&
              log.find(c.logged) != std::string::npos;
-    })) << c.name << "\n"
+    })) << c.name
+        << "\n"
         << spare.log();
     ch->close();
     EXPECT_EQ(spare_checkpoints(), 0u) << c.name;
@@ -274,15 +285,21 @@ TEST_F(ReplicationAbuse, AGarbledSpareIsNamedByThePrimaryAndAcknowledgesNothing)
   ASSERT_TRUE(key.ok());
   std::atomic<bool> stop{false};
   std::thread fake([&] {
-    for (int n = 0; !stop; ) {
+    for (int n = 0; !stop;) {
       std::string peer;
       auto fd = accept_tcp(listener->get(), 100, &peer);
       if (!fd.ok()) continue;
       std::string out;
       switch (n++ % 4) {
-        case 0: out = "HTTP/1.1 400 Bad Request\r\n\r\n"; break;
-        case 1: out = client_hello(9); break;
-        case 2: out = client_hello() + le32(0xffffffff); break;
+        case 0:  // at least a hello's 44 bytes (a shorter answer then a close reads as a reset)
+          out = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+          break;
+        case 1:
+          out = client_hello(9);
+          break;
+        case 2:
+          out = client_hello() + le32(0xffffffff);
+          break;
         default: {  // holds the key: a real handshake, then a WELCOME that does not decode
           auto ch = SecureChannel::begin_accept(std::move(fd).value(), peer, 5000);
           if (!ch.ok()) continue;
@@ -305,8 +322,8 @@ TEST_F(ReplicationAbuse, AGarbledSpareIsNamedByThePrimaryAndAcknowledgesNothing)
   std::mutex mu;
   std::string log;
   Options o{.store = dir.sub("primary"),
-            .replication = {.spare = address, .psk_file = psk, .timeout_ms = 300,
-                            .sync_timeout_ms = 3000}};
+            .replication = {
+                .spare = address, .psk_file = psk, .timeout_ms = 300, .sync_timeout_ms = 3000}};
   o.log = [&](std::string_view m) {
     std::lock_guard<std::mutex> lk(mu);
     log += std::string(m) + "\n";
@@ -328,7 +345,9 @@ TEST_F(ReplicationAbuse, AGarbledSpareIsNamedByThePrimaryAndAcknowledgesNothing)
         std::lock_guard<std::mutex> lk(mu);
         return log.find("replication to " + address + ": ") != std::string::npos &&
                log.find(what) != std::string::npos;
-      })) << what << "\n" << log;
+      })) << what
+          << "\n"
+          << log;
   }
   stop = true;
   fake.join();
