@@ -14,6 +14,7 @@
 
 #include "harness.h"
 #include "process/command.h"
+#include "process/criu_options.h"
 #include "process/criu_stats.h"
 
 namespace bench {
@@ -90,7 +91,7 @@ RawDump raw_dump(const std::string& criu, pid_t pid, const std::string& base) {
   const double t0 = now_s();
   auto r = take(ckpt::run_command({criu, "dump", "-t", std::to_string(pid), "-D", dir.path, "-o",
                                    "dump.log", "-v4", "--leave-running"},
-                                  600000),
+                                  600000, ckpt::criu_environment()),  // as ckpt runs it
                 "run criu dump");
   RawDump d;
   d.secs = now_s() - t0;
