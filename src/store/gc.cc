@@ -12,6 +12,7 @@
 #include "store/compress.h"
 #include "store/format.h"
 #include "store/maintenance.h"
+#include "store/pack_scan.h"
 #include "store/pack_writer.h"
 #include "store/quarantine.h"
 #include "store/refs.h"
@@ -94,7 +95,7 @@ void plan_packs(ObjectStore& objects, const std::unordered_set<Digest, DigestHas
   for (uint32_t i = 0; i < objects.packs().size(); ++i) {
     const PackFile& pack = objects.packs()[i];
     std::string stopped;
-    auto scanned = objects.scan_pack_indexed(i, &stopped);
+    auto scanned = scan_pack_indexed(objects, i, &stopped);
     if (!scanned.ok()) {
       rep.notes.push_back("pack " + pack.hex + " was left as it is: " + scanned.status().message());
       continue;  // its index entries stay valid; `ckpt repair` reports it
@@ -194,7 +195,7 @@ Status repack(StoreImpl& store, const std::unordered_set<Digest, DigestHash>& li
   std::vector<std::string> done;
   std::vector<uint8_t> raw, packed;
   auto copy_pack = [&](uint32_t p) -> Status {
-    CKPT_ASSIGN_OR_RETURN(auto entries, objects->scan_pack_indexed(p, nullptr));
+    CKPT_ASSIGN_OR_RETURN(auto entries, scan_pack_indexed(*objects, p, nullptr));
     for (const auto& e : entries) {
       if (!live.count(e.id) || plan.safe.count(e.id) || copied.count(e.id)) continue;
       if (objects->quarantined(objects->packs()[p].id, e)) {

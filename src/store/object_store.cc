@@ -335,7 +335,7 @@ Status ObjectStore::read(const Digest& id, uint8_t type, std::vector<uint8_t>& o
   if (!loc || loc->type != type)
     return Status(Code::kCorruption, std::string(object_type_name(type)) + " " + id.short_hex() +
                                          " is missing from the store (no pack holds it)");
-  if (any_bad_.load(std::memory_order_relaxed) && is_bad(id)) return known_bad(describe(id));
+  if (any_bad_.load(std::memory_order_relaxed) && is_bad(id)) return known_bad(std::string(object_type_name(loc->type)) + " " + id.short_hex() + " in " + packs_[loc->pack].path + " at offset " + std::to_string(loc->offset));
   out.resize(loc->raw_len);
   std::vector<uint8_t> scratch;
   return read_located(id, *loc, out.data(), scratch);
@@ -349,7 +349,7 @@ Status ObjectStore::read_into(const Digest& id, uint8_t type, uint8_t* dst, size
   if (loc->raw_len != len)
     return Status(Code::kCorruption, describe(id) + ": holds " + std::to_string(loc->raw_len) +
                                          " bytes where " + std::to_string(len) + " were expected");
-  if (any_bad_.load(std::memory_order_relaxed) && is_bad(id)) return known_bad(describe(id));
+  if (any_bad_.load(std::memory_order_relaxed) && is_bad(id)) return known_bad(std::string(object_type_name(loc->type)) + " " + id.short_hex() + " in " + packs_[loc->pack].path + " at offset " + std::to_string(loc->offset));
   thread_local std::vector<uint8_t> scratch;
   return read_located(id, *loc, dst, scratch);
 }
@@ -366,30 +366,6 @@ Result<std::vector<IndexEntry>> ObjectStore::scan_pack(uint32_t pos,
   const PackFile& pack = packs_[pos];
   CKPT_ASSIGN_OR_RETURN(auto fd, fds_.get(pos, pack.path));
   return scan_fd(fd->get(), pack, stopped_at);
-}
-
-Result<std::vector<IndexEntry>> ObjectStore::scan_pack_indexed(uint32_t pos,
-                                                               std::string* stopped_at) const {
-  std::string stopped;
-  CKPT_ASSIGN_OR_RETURN(auto entries, scan_pack(pos, &stopped));
-  if (stopped_at) *stopped_at = stopped;
-  if (stopped.empty()) return entries;
-  const PackFile& pack = packs_[pos];
-  auto bytes = read_file(pack.index_path);
-  if (!bytes.ok()) return entries;
-  auto indexed = decode_index(*bytes, pack.id, std::max(chunk_size_, kNodeLimit), pack.index_path);
-  if (!indexed.ok()) return entries;
-  const uint64_t end = entries.empty() ? format::kPackHeaderSize
-                                       : entries.back().offset + format::kRecordHeaderSize +
-                                             entries.back().stored_len;
-  bool covered = false;
-  for (const auto& e : *indexed) {
-    if (e.offset < end || e.offset + format::kRecordHeaderSize + e.stored_len > pack.size) continue;
-    covered |= e.offset == end;
-    entries.push_back(e);
-  }
-  if (covered && stopped_at) stopped_at->clear();
-  return entries;
 }
 
 Result<std::vector<IndexEntry>> ObjectStore::scan_file(const PackFile& pack,

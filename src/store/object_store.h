@@ -88,11 +88,6 @@ class ObjectStore {
 
   // Reads records one by one from the start of pack number `pos` (gc, verify).
   Result<std::vector<IndexEntry>> scan_pack(uint32_t pos, std::string* stopped_at) const;
-  // scan_pack, and where a damaged record header stops the scan, the records the pack's
-  // intact .idx lists past that point. If the index knows the record the scan stopped
-  // at, every byte of the pack is accounted for and `stopped_at` is cleared: the damaged
-  // record is then one object (verified, quarantined) and not a lost tail.
-  Result<std::vector<IndexEntry>> scan_pack_indexed(uint32_t pos, std::string* stopped_at) const;
   // Reads and re-hashes one object of a pack as the index describes it.
   Status verify_entry(uint32_t pack_pos, const IndexEntry& e, std::vector<uint8_t>& scratch) const;
   // Reads (and verifies) the copy `e` of pack number `pos`, whichever copy the index

@@ -14,6 +14,7 @@
 #include "crypt/envelope.h"
 #include "store/format.h"
 #include "store/maintenance.h"
+#include "store/pack_scan.h"
 #include "store/quarantine.h"
 #include "store/refs.h"
 #include "util/fs.h"
@@ -164,7 +165,7 @@ struct Verifier {
     for (uint32_t i = 0; i < objects.packs().size(); ++i) {
       const PackFile& pack = objects.packs()[i];
       std::string stopped;
-      auto scanned = objects.scan_pack_indexed(i, &stopped);
+      auto scanned = scan_pack_indexed(objects, i, &stopped);
       if (!scanned.ok()) {
         report.problems.push_back(
             {"pack " + pack.hex, pack.path, 0, scanned.status().message(), {}});
