@@ -61,6 +61,11 @@ struct VerifyOptions {
   // Encrypted stores: authenticate and re-hash the data, which needs an identity (an
   // error without one). Plain stores always read the data.
   bool read_data = false;
+  // Chunks are checked for presence only (indexed, in a readable pack, not known bad)
+  // instead of being read and re-hashed; manifests and tree nodes are still read. prune
+  // uses it to tell intact checkpoints from damaged ones at a cost that does not grow
+  // with the data (docs/design.md, retention). Damage nobody has read yet is not seen.
+  bool chunks_presence_only = false;
   // Called with (done, total) bytes while reading; may be empty.
   std::function<void(uint64_t, uint64_t)> progress;
 };
@@ -104,6 +109,11 @@ struct PruneOptions {
   // The newest intact checkpoint of the store is kept whatever the rules say, unless this
   // is set (the rules may then empty the store).
   bool allow_empty = false;
+  // How prune tells intact from damaged: true reads and re-hashes the data of every
+  // checkpoint it keeps (as `verify ID`); false reads manifests and trees and checks that
+  // every chunk is present and not known damaged (quarantined or found bad), a cost that
+  // does not grow with the data. `ckpt run` prunes after every checkpoint with false.
+  bool check_data = true;
 };
 
 // keep_last counts intact checkpoints only: prune verifies the checkpoints it keeps,

@@ -54,10 +54,19 @@ Result<std::unique_ptr<StoreCrypto>> StoreCrypto::open(const StoreLayout& layout
                                                 layout.root + " (" + to_hex(uuid.data(), 16) + ")");
     c->dedup_ = wk.dedup;
   } else if (c->identity_) {
-    // A recipient can write too: the dedup key is wrapped to it.
-    CKPT_ASSIGN_OR_RETURN(WrappedKey w, c->read_wrapped(layout.dedup_key()));
+    // A recipient can write too: the dedup key is wrapped to it. Reading needs only the
+    // data keys, so a missing or damaged dedup key file costs this handle its writes,
+    // never its reads; require_write() then says why.
+    auto w = c->read_wrapped(layout.dedup_key());
     Key32 k;
-    if (unwrap(w, *c->identity_, layout.dedup_key(), k).ok()) c->dedup_ = k;
+    if (!w.ok()) {
+      c->dedup_problem_ = w.status().message();
+    } else if (w->purpose != KeyPurpose::kDedup) {
+      c->dedup_problem_ = layout.dedup_key() + " is not the store's dedup key (purpose " +
+                          std::to_string(int(w->purpose)) + ")";
+    } else if (unwrap(*w, *c->identity_, layout.dedup_key(), k).ok()) {
+      c->dedup_ = k;
+    }
   }
   if (c->dedup_) {
     CKPT_RETURN_IF_ERROR(c->derive_from_dedup());
@@ -93,6 +102,12 @@ Status StoreCrypto::require_read(const std::string& what) const {
 
 Status StoreCrypto::require_write(const std::string& what) const {
   if (can_write()) return {};
+  if (!dedup_problem_.empty())
+    return Status(Code::kFailedPrecondition,
+                  what + " needs the store's dedup key, which a recipient reads from " +
+                      layout_.dedup_key() + ": " + dedup_problem_ +
+                      "; pass --writer-key FILE instead, or restore that file from a backup "
+                      "(docs/recovery.md)");
   return Status(Code::kFailedPrecondition,
                 what +
                     " needs the store's writer key: pass --writer-key FILE (written by "
@@ -154,6 +169,18 @@ Result<Recipients> StoreCrypto::recipients(bool authenticated) const {
     return Status(Code::kCorruption,
                   "recipients file " + layout_.recipients() + " belongs to another store");
   return r;
+}
+
+Status StoreCrypto::check_dedup_key_file() const {
+  CKPT_ASSIGN_OR_RETURN(WrappedKey w, read_wrapped(layout_.dedup_key()));
+  if (w.purpose != KeyPurpose::kDedup || w.id != kDedupKeyId)
+    return Status(Code::kCorruption, "wrapped key file " + layout_.dedup_key() +
+                                         " holds a data key, not the store's dedup key");
+  return {};
+}
+
+Status StoreCrypto::check_recipients_file() const {
+  return recipients(dedup_.has_value()).status();
 }
 
 Status StoreCrypto::set_recipients(const std::vector<PublicKey>& keys) {

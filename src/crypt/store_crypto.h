@@ -48,6 +48,11 @@ class StoreCrypto {
   // Errors saying which key is missing and how to pass it; `what` names the object.
   Status require_read(const std::string& what) const;
   Status require_write(const std::string& what) const;
+  // Structural checks of the two store-wide key files for verify: the dedup key file
+  // decodes, belongs to this store and holds the dedup key; the recipients file decodes
+  // and (when this handle holds the dedup key) its MAC matches.
+  Status check_dedup_key_file() const;
+  Status check_recipients_file() const;
 
   // Keyed object identities for writing (HMAC-SHA-256 under a key derived from the
   // dedup key and the recipients' generation); null without the dedup key. Readers do
@@ -86,6 +91,7 @@ class StoreCrypto {
   StoreUuid uuid_;
   std::optional<Identity> identity_;
   std::optional<Key32> dedup_;
+  std::string dedup_problem_;  // why a recipient's handle could not read the dedup key
   Key32 recipients_mac_;
   std::unique_ptr<KeyedHasher> hasher_;
   std::array<uint8_t, 16> generation_{};

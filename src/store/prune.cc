@@ -16,17 +16,20 @@ namespace ckpt {
 
 namespace {
 
-// Verifies checkpoints on demand (data re-hashed; structure only for an encrypted store
-// read without an identity), each at most once.
+// Checks checkpoints on demand, each at most once: as `verify ID`, or (check_data off)
+// manifest and tree nodes read and verified, chunks present and not known damaged.
+// ckpt run prunes after every checkpoint, and re-hashing would make each prune read all
+// the data it keeps; `ckpt verify` and `ckpt repair` find damage nobody has read yet.
 class IntactCache {
  public:
-  explicit IntactCache(StoreImpl& store) : store_(store) {}
+  IntactCache(StoreImpl& store, bool check_data) : store_(store), check_data_(check_data) {}
 
   Result<bool> intact(const Manifest& m) {
     const std::string id = m.id_hex();
     if (auto it = known_.find(id); it != known_.end()) return it->second;
     VerifyOptions vo;
     vo.ids = {id};
+    vo.chunks_presence_only = !check_data_;
     CKPT_ASSIGN_OR_RETURN(VerifyReport r, verify_store(store_, vo));
     // Problems that name no checkpoint (notes about a repaired index) do not damage it.
     const auto& bad = r.damaged_checkpoints;
@@ -35,6 +38,7 @@ class IntactCache {
 
  private:
   StoreImpl& store_;
+  bool check_data_;
   std::map<std::string, bool> known_;
 };
 
@@ -52,7 +56,7 @@ Result<PruneReport> prune_store(StoreImpl& store, const PruneOptions& options) {
   for (const auto& p : unreadable)
     rep.damaged.push_back(p.affected.empty() ? p.path : p.affected[0]);
 
-  IntactCache cache(store);
+  IntactCache cache(store, options.check_data);
   std::unordered_set<std::string> keep, damaged;
   // The newest intact checkpoint of the whole store (only_ids aside).
   if (!options.allow_empty) {

@@ -136,6 +136,11 @@ struct Verifier {
       }
       st = Status(Code::kCorruption, std::string(object_type_name(type)) + " " + d.hex() +
                                          " is referenced but no pack holds it (lost pack?)");
+    } else if (options.chunks_presence_only && type == format::kObjectChunk) {
+      if (objects.is_bad(d))
+        st = Status(Code::kCorruption, "chunk " + d.hex() + " in " +
+                                           objects.packs()[loc->pack].path +
+                                           " is known damaged (quarantined); run `ckpt repair`");
     } else {
       std::vector<uint8_t> buf;
       st = objects.read(d, type, buf);
@@ -272,6 +277,19 @@ struct Verifier {
     return intact;
   }
 
+  // Encrypted stores: the dedup key and recipients files no checkpoint reads but every
+  // writer needs (a damaged one stops writers, never readers).
+  void check_store_key_files() {
+    const auto& l = store.layout();
+    const std::string fix =
+        "; readers are unaffected, writers are refused: copy it back from a backup or a "
+        "replica (docs/recovery.md)";
+    if (Status st = store.crypto()->check_dedup_key_file(); !st.ok())
+      report.problems.push_back({"dedup key", l.dedup_key(), 0, st.message() + fix, {}});
+    if (Status st = store.crypto()->check_recipients_file(); !st.ok())
+      report.problems.push_back({"recipients", l.recipients(), 0, st.message() + fix, {}});
+  }
+
   void check_refs(const std::vector<Manifest>& manifests) {
     std::string path = store.layout().ref("latest");
     if (!path_exists(path)) return;  // a store without checkpoints has no ref yet
@@ -322,6 +340,7 @@ Result<VerifyReport> verify_store(StoreImpl& store, const VerifyOptions& options
     }
     v.scan_all_packs();
     v.check_refs(manifests);
+    if (store.encrypted()) v.check_store_key_files();
   } else {
     for (const auto& ref : options.ids) {
       CKPT_ASSIGN_OR_RETURN(std::string id, store.resolve(ref));

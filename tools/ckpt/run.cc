@@ -133,7 +133,8 @@ bool checkpoint(const GlobalOptions& g, const RunCmdOptions& o, ProcessDumpOptio
     fail(all.status());
     return false;
   }
-  PruneOptions p{.keep_last = o.keep_last};
+  // Presence checks only: this runs after every checkpoint (PruneOptions::check_data).
+  PruneOptions p{.keep_last = o.keep_last, .check_data = false};
   for (const auto& c : *all) {
     auto it = c.attrs.find("ckpt_run");
     if (it != c.attrs.end() && it->second == run_id) p.only_ids.push_back(c.id);
