@@ -27,12 +27,17 @@ namespace {
 
 // A shared lock needs only a read-only descriptor (flock ignores the open mode); an
 // exclusive holder writes its name into the file. Returns an invalid fd (no error) for a
-// shared lock whose file is absent and cannot be created (a read-only store).
+// shared lock whose file is absent and cannot be created (a read-only store), or exists
+// but may not be opened by this user.
 Result<UniqueFd> open_lock_file(const std::string& path, FileLock::Mode mode) {
   const bool shared = mode == FileLock::Mode::kShared;
   if (shared) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd >= 0) return UniqueFd(fd);
+    // A lock file this reader may not open is one it cannot take part in, like an absent
+    // one it may not create: it reads unlocked. The cost is bounded: a gc running at the
+    // same time can make a read fail (a pack gone), never return wrong data.
+    if (errno == EACCES) return UniqueFd();
     if (errno != ENOENT) return Status::from_errno(errno, "open " + path);
   }
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, kFileMode);

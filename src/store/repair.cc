@@ -49,7 +49,19 @@ bool reindex_pack(StoreImpl& store, ObjectStore& objects, const std::string& hex
   pack.size = *size;
   std::string stopped;
   auto scanned = objects.scan_file(pack, &stopped);
+  const uint32_t limit = std::max(store.header().chunk_size,
+                                  format::kNodeHeaderSize + format::kMaxFanout * 32);
   if (!scanned.ok()) {
+    // Readers still serve the copies its intact index lists (and fail on each): those
+    // go to the quarantine check, so no new checkpoint deduplicates against them.
+    if (auto bytes = read_file(pack.index_path); bytes.ok())
+      if (auto listed = decode_index(*bytes, pack.id, limit, pack.index_path); listed.ok()) {
+        entries = std::move(listed).value();
+        rep.notes.push_back(scanned.status().message() +
+                            ": the pack cannot be scanned; the copies its index lists are "
+                            "checked one by one");
+        return true;
+      }
     rep.notes.push_back(scanned.status().message() +
                         ": the pack is not used; if it was renamed, give it (and its .idx) "
                         "back the id its header holds, else restore it from a replica or "
@@ -57,8 +69,6 @@ bool reindex_pack(StoreImpl& store, ObjectStore& objects, const std::string& hex
     return false;
   }
   entries = std::move(scanned).value();
-  const uint32_t limit = std::max(store.header().chunk_size,
-                                  format::kNodeHeaderSize + format::kMaxFanout * 32);
   std::string why = "missing";
   std::vector<IndexEntry> indexed;
   if (path_exists(pack.index_path)) {
@@ -190,11 +200,19 @@ Result<RepairReport> repair_store(StoreImpl& store, const RepairOptions& options
     if (reindex_pack(store, *objects, hex, options.dry_run, rep, entries))
       packs.emplace(hex, std::move(entries));
   }
+  // An index without its pack lists objects no reader can have: it goes, so the loss is
+  // reported per checkpoint (verify) and new checkpoints write those objects afresh. It
+  // is only a cache of the pack's records: a pack put back later is re-indexed by repair.
   for (const auto& n : names)
-    if (n.size() == 36 && n.compare(32, 4, ".idx") == 0 && !have_pack.count(n.substr(0, 32)))
-      rep.notes.push_back("index " + L.packs_dir() + "/" + n +
-                          " has no pack: the objects it lists are lost (restore the pack "
-                          "from a replica or backup); new checkpoints write them afresh");
+    if (n.size() == 36 && n.compare(32, 4, ".idx") == 0 && !have_pack.count(n.substr(0, 32))) {
+      const std::string idx = L.packs_dir() + "/" + n;
+      Status st = options.dry_run ? Status() : remove_file(idx);
+      rep.notes.push_back((options.dry_run ? "would remove index " : "removed index ") + idx +
+                          ": its pack is missing, the objects it lists are lost (restore the "
+                          "pack from a replica or backup, then run `ckpt repair`); new "
+                          "checkpoints write them afresh" +
+                          (st.ok() ? "" : "; removing it failed: " + st.message()));
+    }
   // 2. Quarantine, against the rebuilt indexes.
   if (!options.dry_run) store.reload_objects();
   CKPT_ASSIGN_OR_RETURN(auto quarantine, check_copies(store, packs, options, rep));

@@ -208,7 +208,12 @@ Applied apply(const Case& c, const PristineStore& p, const std::string& store,
       a.target = "packs/" + mine + ".idx";
       a.other = "packs/" + theirs + ".idx";
       a.names = {mine};
-      break;  // the index is a cache of the pack's record headers: nothing depends on it
+      // The index is a cache of the pack's record headers, rebuilt in memory when damaged.
+      // A pack without one is invisible to readers until `ckpt repair` or gc re-indexes it
+      // (a reader cannot tell it from a pack whose writer has not committed it yet).
+      if (c.damage == Damage::kDelete || c.damage == Damage::kRename)
+        deps = depending_on_pack(p, mine);
+      break;
     }
     case Kind::kManifest:
       a.target = "manifests/" + newest.id + ".mf";

@@ -61,11 +61,12 @@ int newest_intact(const PristineStore& p, const Applied& a) {
 
 // The documented recovery step for each case: what an operator runs after the damage
 // and before the application's next checkpoint. One place, so it can follow the CLI.
-// Assumes (docs in progress): `ckpt repair` rebuilds damaged or missing pack indexes and
-// quarantines damaged objects and objects sealed under a lost data key (so the next
-// checkpoint writes fresh copies instead of deduplicating against them), and rewrites
-// keys/store.key from the writer key; `ckpt init --recover DIR` rewrites a missing or
-// damaged store.ckpt from what the store holds (same uuid, chunk size, encryption).
+// As docs/recovery.md says: `ckpt repair` rebuilds damaged or missing pack indexes and
+// quarantines damaged objects (so the next checkpoint writes fresh copies instead of
+// deduplicating against them); it exits 3 when old checkpoints stay damaged. A writer
+// given --writer-key does not need keys/store.key. `ckpt init --recover DIR` rewrites a
+// missing or damaged store.ckpt from what the store holds (same uuid, chunk size,
+// encryption).
 // A damaged recipients list cannot be rebuilt (its HMAC needs the list itself): its
 // error says to restore it from a backup, which is what the step does.
 // Unreadable files: the writer (root here) is not affected; the operator fixes modes.
@@ -106,7 +107,9 @@ void recover(const Case& c, const PristineStore& p, const std::string& store) {
     argv.insert(argv.end(), step.cli.begin(), step.cli.end());
     std::string out;
     int rc = run_merged(argv, &out);
-    EXPECT_EQ(rc, 0) << "[4 recovery step] `ckpt " << joined(step.cli) << "` failed (exit " << rc
+    // repair exits 3 when it made new checkpoints whole but some old ones stay damaged.
+    const bool ok = rc == 0 || (step.cli[0] == "repair" && rc == 3);
+    EXPECT_TRUE(ok) << "[4 recovery step] `ckpt " << joined(step.cli) << "` failed (exit " << rc
                      << "): " << out;
   }
 }
