@@ -1,5 +1,7 @@
 // repair: make the next checkpoint whole again after damage (docs/recovery.md).
 //
+// 0. Names. A pack whose header holds another id than its file name, where no pack of
+//    that id exists, was renamed: it (and its .idx) get their id back.
 // 1. Indexes. Every pack's records are scanned; a missing, damaged or disagreeing .idx is
 //    rewritten from them (an index is only a cache of its pack's record headers). Where a
 //    damaged record header stops the scan, the entries an intact index lists past it are
@@ -10,8 +12,14 @@
 //    data writes a good copy, which heals every checkpoint referencing the id.
 // 3. Report. A verify of the repaired store lists what stays damaged, and for each
 //    damaged chunk where the data that would heal it was (stream, offset, length).
-// Nothing is deleted: repair only writes .idx files and the quarantine, atomically.
+// Nothing is deleted but an .idx whose pack is missing (a cache of nothing): repair
+// renames packs back, writes .idx files and the quarantine, atomically.
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 #include <unordered_set>
@@ -20,6 +28,7 @@
 #include "store/maintenance.h"
 #include "store/quarantine.h"
 #include "util/fs.h"
+#include "util/unique_fd.h"
 
 namespace ckpt {
 
@@ -36,6 +45,38 @@ bool same_entries(const std::vector<IndexEntry>& a, const std::vector<IndexEntry
 
 // Step 1 for one pack: the entries its index should hold; rewrites the .idx if needed.
 // Returns false if the pack itself cannot be read (it stays isolated).
+// Step 0: a renamed pack gets the id its header holds back (with its .idx), when the
+// header is otherwise sound and no file of that id exists.
+void restore_pack_name(const StoreLayout& L, const std::string& hex, bool dry_run,
+                       RepairReport& rep) {
+  std::vector<uint8_t> bytes(format::kPackHeaderSize);
+  PackId named{}, held{};
+  if (!parse_pack_id(hex, named)) return;
+  {
+    UniqueFd fd(::open(L.pack(hex).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid() || ::pread(fd.get(), bytes.data(), bytes.size(), 0) != ssize_t(bytes.size()))
+      return;
+  }
+  std::copy_n(bytes.begin() + 16, held.size(), held.begin());  // the id after magic+version+flags
+  if (held == named || !decode_pack_header(bytes, held, L.pack(hex)).ok()) return;
+  const std::string real = pack_id_hex(held);
+  if (path_exists(L.pack(real)) || path_exists(L.index(real))) return;
+  const std::string what = L.pack(hex) + " holds pack " + real;
+  if (dry_run) {
+    rep.notes.push_back(what + ": would rename it (and its .idx) back to that id");
+    return;
+  }
+  // The pack first: a crash between the two leaves an .idx without its pack (removed by
+  // the next repair) and a pack without an index (re-indexed), never a wrong pairing.
+  if (::rename(L.pack(hex).c_str(), L.pack(real).c_str()) != 0) {
+    rep.notes.push_back(what + ": renaming it back failed: " + std::strerror(errno));
+    return;
+  }
+  if (path_exists(L.index(hex))) ::rename(L.index(hex).c_str(), L.index(real).c_str());
+  (void)fsync_dir(L.packs_dir());
+  rep.notes.push_back(what + ": renamed it (and its .idx) back to that id");
+}
+
 bool reindex_pack(StoreImpl& store, ObjectStore& objects, const std::string& hex, bool dry_run,
                   RepairReport& rep, std::vector<IndexEntry>& entries) {
   const StoreLayout& L = store.layout();
@@ -132,7 +173,9 @@ Result<std::vector<QuarantineEntry>> check_copies(
       done += format::kRecordHeaderSize + e.stored_len;
       if (options.progress) options.progress(done, total);
       if (st.ok()) continue;
-      if (st.code() != Code::kCorruption) {  // I/O trouble proves nothing about the bytes
+      // I/O trouble proves nothing about the bytes; a sealed copy whose data key file is
+      // gone (kNotFound) can never be read again, which is damage like a bad hash.
+      if (st.code() != Code::kCorruption && st.code() != Code::kNotFound) {
         rep.notes.push_back("could not check " + objects->describe(e.id) + ": " + st.message());
         if (old.count(copy)) unchecked.insert(copy);
         continue;
@@ -192,6 +235,11 @@ Result<RepairReport> repair_store(StoreImpl& store, const RepairOptions& options
   std::sort(names.begin(), names.end());
   std::map<std::string, std::vector<IndexEntry>> packs;
   std::set<std::string> have_pack;
+  for (const auto& n : names)
+    if (n.size() == 37 && n.compare(32, 5, ".pack") == 0)
+      restore_pack_name(L, n.substr(0, 32), options.dry_run, rep);
+  CKPT_ASSIGN_OR_RETURN(names, list_dir(L.packs_dir()));  // .idx names may have changed
+  std::sort(names.begin(), names.end());
   for (const auto& n : names) {
     if (n.size() != 37 || n.compare(32, 5, ".pack") != 0) continue;
     const std::string hex = n.substr(0, 32);
