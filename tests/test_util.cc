@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 namespace ckpt::test {
@@ -70,12 +72,13 @@ std::vector<std::string> files_in(const std::string& dir, const std::string& suf
   return out;
 }
 
-int run(const std::vector<std::string>& argv, std::string* out) {
+int run(const std::vector<std::string>& argv, std::string* out, bool merge_stderr) {
   int pipefd[2];
   if (pipe(pipefd) != 0) return -1;
   pid_t pid = fork();
   if (pid == 0) {
     dup2(pipefd[1], 1);
+    if (merge_stderr) dup2(pipefd[1], 2);
     close(pipefd[0]);
     close(pipefd[1]);
     std::vector<char*> args;
@@ -95,6 +98,21 @@ int run(const std::vector<std::string>& argv, std::string* out) {
   if (out) *out = data;
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return 128 + WTERMSIG(status);
+}
+
+std::vector<std::string> make_helper_store(const std::string& dir, int rounds) {
+  std::string out;
+  EXPECT_EQ(run({CKPT_TEST_HELPER, "state", dir, "7", std::to_string(rounds)}, &out), 0);
+  std::vector<std::string> ids;
+  std::istringstream in(out);
+  std::string id, digest;
+  while (in >> id >> digest) ids.push_back(id);
+  return ids;
+}
+
+int ckpt_cli(const std::string& store, std::vector<std::string> args, std::string* out) {
+  args.insert(args.begin(), {CKPT_CLI, "--store", store});
+  return run(args, out);
 }
 
 }  // namespace ckpt::test

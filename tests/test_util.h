@@ -24,8 +24,15 @@ std::vector<uint8_t> read_all(const std::string& path);
 void write_all_file(const std::string& path, const std::vector<uint8_t>& data);
 void flip_byte(const std::string& path, uint64_t offset);
 std::vector<std::string> files_in(const std::string& dir, const std::string& suffix);
-// Runs argv, returns exit status (or 128+signal) and captured stdout.
-int run(const std::vector<std::string>& argv, std::string* out = nullptr);
+// Runs argv, returns exit status (or 128+signal) and captured stdout (and stderr, merged
+// into it, with merge_stderr).
+int run(const std::vector<std::string>& argv, std::string* out = nullptr,
+        bool merge_stderr = false);
+// A store of `rounds` checkpoints written by ckpt-test-helper ("state" command); returns
+// their ids, oldest first.
+std::vector<std::string> make_helper_store(const std::string& dir, int rounds);
+// Runs the ckpt CLI on `store` with `args`; exit status, stdout in `out`.
+int ckpt_cli(const std::string& store, std::vector<std::string> args, std::string* out = nullptr);
 
 }  // namespace ckpt::test
 

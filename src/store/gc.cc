@@ -74,11 +74,11 @@ namespace {
 
 // What gc decided for the packs, before it changes anything.
 struct GcPlan {
-  std::vector<std::string> dead;                    // hex ids: nothing live, delete first
-  std::vector<std::string> repack;                  // hex ids: mostly dead, rewrite
-  uint64_t repack_freed = 0;                        // bytes the repack would free
+  std::vector<std::string> dead;    // hex ids: nothing live, delete first
+  std::vector<std::string> repack;  // hex ids: mostly dead, rewrite
+  uint64_t repack_freed = 0;        // bytes the repack would free
   std::vector<std::pair<std::string, std::vector<IndexEntry>>> reindex;  // write these .idx
-  std::unordered_set<Digest, DigestHash> safe;      // live objects in packs that stay
+  std::unordered_set<Digest, DigestHash> safe;  // live objects in packs that stay
 };
 
 void plan_packs(ObjectStore& objects, const std::unordered_set<Digest, DigestHash>& live,
@@ -88,9 +88,27 @@ void plan_packs(ObjectStore& objects, const std::unordered_set<Digest, DigestHas
   // objects are merely planned goes with the repack, after the copies are committed (the
   // planned copy may turn out damaged). A quarantined copy never counts.
   std::unordered_set<Digest, DigestHash> planned;
-  auto keep_all = [&](const PackFile& pack, const std::vector<IndexEntry>& entries) {
+  // Where the safe copy of each object is, and whether it reads back intact. A pack is
+  // declared dead because another pack holds its live objects; that other copy is read
+  // and re-hashed first (only live duplicates pay this: orphaned or healed copies), so
+  // gc never deletes the good copy in favour of damage nobody has found yet.
+  std::unordered_map<Digest, std::pair<uint32_t, IndexEntry>, DigestHash> safe_at;
+  std::unordered_map<Digest, bool, DigestHash> safe_ok;
+  std::vector<uint8_t> scratch;
+  auto safe_copy_intact = [&](const Digest& id) {
+    auto known = safe_ok.find(id);
+    if (known != safe_ok.end()) return known->second;
+    const auto& [pos, e] = safe_at.at(id);
+    const bool ok = safe_ok[id] = objects.read_at(pos, e, scratch).ok();
+    if (!ok) plan.safe.erase(id);  // a damaged copy keeps nothing safe (nor does repack)
+    return ok;
+  };
+  auto keep_all = [&](uint32_t pos, const PackFile& pack, const std::vector<IndexEntry>& entries) {
     for (const auto& e : entries)
-      if (!objects.quarantined(pack.id, e)) plan.safe.insert(e.id);
+      if (!objects.quarantined(pack.id, e) && plan.safe.insert(e.id).second) {
+        safe_at.insert_or_assign(e.id, std::make_pair(pos, e));
+        safe_ok.erase(e.id);
+      }
   };
   for (uint32_t i = 0; i < objects.packs().size(); ++i) {
     const PackFile& pack = objects.packs()[i];
@@ -108,7 +126,8 @@ void plan_packs(ObjectStore& objects, const std::unordered_set<Digest, DigestHas
       // A quarantined copy is dead once a good copy exists; the only copy stays (repack
       // then leaves its pack alone) so no evidence is deleted before `ckpt repair`.
       const bool bad_dup = objects.quarantined(pack.id, e) && objects.contains(e.id);
-      const bool needed = live.count(e.id) && !plan.safe.count(e.id) && !bad_dup;
+      const bool needed =
+          live.count(e.id) && !bad_dup && !(plan.safe.count(e.id) && safe_copy_intact(e.id));
       nneeded += needed;
       if (needed && !planned.count(e.id)) {
         live_bytes += b;
@@ -119,7 +138,7 @@ void plan_packs(ObjectStore& objects, const std::unordered_set<Digest, DigestHas
     }
     if (!stopped.empty()) {
       rep.notes.push_back("pack " + pack.hex + " was not rewritten: " + stopped);
-      keep_all(pack, entries);
+      keep_all(i, pack, entries);
       continue;
     }
     rep.objects_live += nlive;
@@ -131,7 +150,7 @@ void plan_packs(ObjectStore& objects, const std::unordered_set<Digest, DigestHas
       continue;
     }
     if (double(dead_bytes) < options.repack_threshold * double(live_bytes + dead_bytes)) {
-      keep_all(pack, entries);
+      keep_all(i, pack, entries);
       continue;
     }
     ++rep.packs_repacked;
@@ -152,18 +171,22 @@ Status reindex_unindexed(StoreImpl& store, bool dry_run, GcReport& rep) {
   for (const PackFile& pack : objects->unindexed()) {
     auto entries = objects->scan_file(pack, nullptr);
     if (!entries.ok()) {
-      rep.notes.push_back("pack " + pack.hex + " has no index and cannot be read; it was left "
-                          "as it is: " + entries.status().message());
+      rep.notes.push_back("pack " + pack.hex +
+                          " has no index and cannot be read; it was left "
+                          "as it is: " +
+                          entries.status().message());
       continue;
     }
-    rep.notes.push_back("pack " + pack.hex + " had no index: " +
-                        (dry_run ? "would rebuild it" : "rebuilt it"));
+    rep.notes.push_back("pack " + pack.hex +
+                        " had no index: " + (dry_run ? "would rebuild it" : "rebuilt it"));
     if (dry_run) continue;
-    Status st =
-        atomic_write_file(pack.index_path, encode_index(pack.id, *entries), store.layout().tmp_dir());
+    Status st = atomic_write_file(pack.index_path, encode_index(pack.id, *entries),
+                                  store.layout().tmp_dir());
     if (st.code() == Code::kNoSpace) {
-      rep.notes.back() = "pack " + pack.hex + " has no index and there is no space to write "
-                         "one: " + st.message();
+      rep.notes.back() = "pack " + pack.hex +
+                         " has no index and there is no space to write "
+                         "one: " +
+                         st.message();
       continue;
     }
     CKPT_RETURN_IF_ERROR(st.with_context("gc: rebuild the index of pack " + pack.hex));
@@ -200,8 +223,9 @@ Status repack(StoreImpl& store, const std::unordered_set<Digest, DigestHash>& li
       if (!live.count(e.id) || plan.safe.count(e.id) || copied.count(e.id)) continue;
       if (objects->quarantined(objects->packs()[p].id, e)) {
         if (objects->contains(e.id)) continue;  // a good copy exists elsewhere
-        return Status(Code::kCorruption, objects->describe(e.id) + " is quarantined (damaged) "
-                                         "and no good copy exists");
+        return Status(Code::kCorruption, objects->describe(e.id) +
+                                             " is quarantined (damaged) "
+                                             "and no good copy exists");
       }
       // Verified read of this very copy: gc never copies damage into a new pack.
       CKPT_RETURN_IF_ERROR(objects->read_at(p, e, raw));

@@ -124,9 +124,11 @@ Status ObjectStore::load(std::vector<Problem>* notes) {
       if (!scanned.ok()) {
         // Isolate it: the other packs (and the checkpoints using only them) stay usable.
         if (notes)
-          notes->push_back({"pack " + hex, pack.path, 0,
-                            scanned.status().message() + " (and its index: " +
-                                decoded.status().message() +
+          notes->push_back({"pack " + hex,
+                            pack.path,
+                            0,
+                            scanned.status().message() +
+                                " (and its index: " + decoded.status().message() +
                                 "); the pack is not used and its objects are unavailable. If "
                                 "the file was renamed, give it (and its .idx) back the id its "
                                 "header holds; else restore it from a replica or backup. "
@@ -175,7 +177,11 @@ void ObjectStore::add_pack(PackFile pack, const std::vector<IndexEntry>& entries
       bad_.erase(e.id);
       any_bad_.store(!bad_.empty(), std::memory_order_relaxed);
     }
-    // Otherwise the first copy wins; gc may briefly leave two copies (old pack and repack).
+    // Otherwise the first copy wins; the others (a healed, orphaned or mid-repack pack)
+    // are kept as alternates a read falls back to when the served copy proves damaged.
+    else if (!q) {
+      alternates_[e.id].push_back(loc);
+    }
   }
   packs_.push_back(std::move(pack));
 }
@@ -324,9 +330,10 @@ Status ObjectStore::read_at(uint32_t pos, const IndexEntry& e, std::vector<uint8
 namespace {
 Status known_bad(const std::string& what) {
   return Status(Code::kCorruption,
-                what + " is known to be damaged (quarantined, or a read found its SHA-256 "
-                       "wrong) and is not read; the next checkpoint holding the same data "
-                       "writes a good copy; run `ckpt repair` for the checkpoints that need it");
+                what +
+                    " is known to be damaged (quarantined, or a read found its SHA-256 "
+                    "wrong) and is not read; the next checkpoint holding the same data "
+                    "writes a good copy; run `ckpt repair` for the checkpoints that need it");
 }
 }  // namespace
 
@@ -335,10 +342,9 @@ Status ObjectStore::read(const Digest& id, uint8_t type, std::vector<uint8_t>& o
   if (!loc || loc->type != type)
     return Status(Code::kCorruption, std::string(object_type_name(type)) + " " + id.short_hex() +
                                          " is missing from the store (no pack holds it)");
-  if (any_bad_.load(std::memory_order_relaxed) && is_bad(id)) return known_bad(std::string(object_type_name(loc->type)) + " " + id.short_hex() + " in " + packs_[loc->pack].path + " at offset " + std::to_string(loc->offset));
   out.resize(loc->raw_len);
   std::vector<uint8_t> scratch;
-  return read_located(id, *loc, out.data(), scratch);
+  return read_served(id, *loc, out.data(), scratch);
 }
 
 Status ObjectStore::read_into(const Digest& id, uint8_t type, uint8_t* dst, size_t len) const {
@@ -349,9 +355,26 @@ Status ObjectStore::read_into(const Digest& id, uint8_t type, uint8_t* dst, size
   if (loc->raw_len != len)
     return Status(Code::kCorruption, describe(id) + ": holds " + std::to_string(loc->raw_len) +
                                          " bytes where " + std::to_string(len) + " were expected");
-  if (any_bad_.load(std::memory_order_relaxed) && is_bad(id)) return known_bad(std::string(object_type_name(loc->type)) + " " + id.short_hex() + " in " + packs_[loc->pack].path + " at offset " + std::to_string(loc->offset));
   thread_local std::vector<uint8_t> scratch;
-  return read_located(id, *loc, dst, scratch);
+  return read_served(id, *loc, dst, scratch);
+}
+
+Status ObjectStore::read_served(const Digest& id, const ObjectLocation& loc, uint8_t* dst,
+                                std::vector<uint8_t>& scratch) const {
+  Status st =
+      any_bad_.load(std::memory_order_relaxed) && is_bad(id)
+          ? known_bad(std::string(object_type_name(loc.type)) + " " + id.short_hex() + " in " +
+                      packs_[loc.pack].path + " at offset " + std::to_string(loc.offset))
+          : read_located(id, loc, dst, scratch);
+  if (st.ok() || !proves_damage(st)) return st;
+  // Another copy of the same object may be whole: the served one's error stands only if
+  // none is.
+  if (auto it = alternates_.find(id); it != alternates_.end())
+    for (const auto& alt : it->second)
+      if (alt.type == loc.type && alt.raw_len == loc.raw_len &&
+          read_located_unchecked(id, alt, dst, scratch).ok())
+        return {};
+  return st;
 }
 
 Status ObjectStore::verify_entry(uint32_t pack_pos, const IndexEntry& e,

@@ -12,6 +12,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -111,6 +112,10 @@ class ObjectStore {
  private:
   Status read_located(const Digest& id, const ObjectLocation& loc, uint8_t* dst,
                       std::vector<uint8_t>& scratch) const;
+  // Reads the copy the index serves (`loc`), falling back to an alternate copy when it
+  // is known or found damaged.
+  Status read_served(const Digest& id, const ObjectLocation& loc, uint8_t* dst,
+                     std::vector<uint8_t>& scratch) const;
   Status read_located_unchecked(const Digest& id, const ObjectLocation& loc, uint8_t* dst,
                                 std::vector<uint8_t>& scratch) const;
   Status read_stored_located(const Digest& id, const ObjectLocation& loc, RecordHeader& hdr,
@@ -133,6 +138,9 @@ class ObjectStore {
   std::vector<PackFile> unindexed_;
   std::set<uint32_t> rebuilt_;  // positions of packs whose index was rebuilt in memory
   ObjectIndex index_;
+  // Further copies of objects held by more than one pack (rare: healed, orphaned or
+  // mid-repack packs), tried in order when the indexed copy proves damaged.
+  std::unordered_map<Digest, std::vector<ObjectLocation>, DigestHash> alternates_;
   std::set<QuarantineEntry> quarantine_;
   // Ids whose indexed copy is known bad. Reads on any thread may add to it.
   mutable std::mutex bad_mu_;

@@ -14,18 +14,11 @@ namespace {
 using Json = nlohmann::json;
 
 std::vector<std::string> make_store(const std::string& dir, int rounds) {
-  std::string out;
-  EXPECT_EQ(test::run({CKPT_TEST_HELPER, "state", dir, "7", std::to_string(rounds)}, &out), 0);
-  std::vector<std::string> ids;
-  std::istringstream in(out);
-  std::string id, digest;
-  while (in >> id >> digest) ids.push_back(id);
-  return ids;
+  return test::make_helper_store(dir, rounds);
 }
 
 int ckpt(const std::string& store, std::vector<std::string> args, std::string* out = nullptr) {
-  args.insert(args.begin(), {CKPT_CLI, "--store", store});
-  return test::run(args, out);
+  return test::ckpt_cli(store, std::move(args), out);
 }
 
 TEST(CliRepairTest, CleanStoreIsWhole) {

@@ -162,31 +162,7 @@ void copy_tree(const std::string& from, const std::string& to) {
 }
 
 int run_merged(const std::vector<std::string>& argv, std::string* out) {
-  int pipefd[2];
-  if (pipe(pipefd) != 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipefd[1], 1);
-    dup2(pipefd[1], 2);
-    close(pipefd[0]);
-    close(pipefd[1]);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  close(pipefd[1]);
-  std::string data;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) data.append(buf, static_cast<size_t>(n));
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (out) *out = data;
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + WTERMSIG(status);
+  return test::run(argv, out, /*merge_stderr=*/true);
 }
 
 bool nobody_ids(uid_t* uid, gid_t* gid) {

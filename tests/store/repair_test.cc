@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "store/format.h"
+#include "store/pack_format.h"
 #include "test_util.h"
 
 namespace ckpt {
@@ -35,9 +36,8 @@ class RepairTest : public ::testing::Test {
   }
 
   std::unique_ptr<Checkpointer> open_writer() {
-    auto cp = Checkpointer::open(
-                  {.store = dir_.path(),
-                   .store_options = {.create_if_missing = true, .compress = false}})
+    auto cp = Checkpointer::open({.store = dir_.path(),
+                                  .store_options = {.create_if_missing = true, .compress = false}})
                   .value();
     EXPECT_TRUE(cp->protect("m", mem_.data(), mem_.size()).ok());
     return cp;
@@ -71,9 +71,7 @@ class RepairTest : public ::testing::Test {
            r.damaged_checkpoints.end();
   }
 
-  static std::string pack_hex(const std::string& path) {
-    return fs::path(path).stem().string();
-  }
+  static std::string pack_hex(const std::string& path) { return fs::path(path).stem().string(); }
 
   TempDir dir_;
   std::vector<uint8_t> mem_, mem_a_;
@@ -220,6 +218,37 @@ TEST_F(RepairTest, GcKeepsDamagedPackAndFinishes) {
   ASSERT_TRUE(store()->gc({.repack_threshold = 0}).ok());
   EXPECT_TRUE(verify_all().ok());
   EXPECT_FALSE(fs::exists(dir_.sub("quarantine")));
+}
+
+// gc found a live object in two packs: A's pack and an index-less copy of it under
+// another id (a crashed writer's leftover, or a hand copy) whose copy of a shared chunk
+// is damaged, unread by anyone. Whichever order the packs come in, gc must keep the good
+// copy: it reads the copy it relies on before deleting another.
+TEST_F(RepairTest, GcNeverDeletesTheGoodCopyForAnUnreadDamagedDuplicate) {
+  const auto pack_a = test::read_all(packs_[0]);  // gc rewrites the store's own packs
+  ASSERT_GT(pack_a.size(), 32u);
+  for (const char* orphan :
+       {"00000000000000000000000000000000", "ffffffffffffffffffffffffffffffff"}) {
+    SCOPED_TRACE(orphan);
+    auto bytes = pack_a;
+    PackId id{};
+    ASSERT_TRUE(parse_pack_id(orphan, id));
+    std::copy(id.begin(), id.end(), bytes.begin() + 16);  // the header carries its id
+    const std::string path = dir_.sub("packs") + "/" + orphan + ".pack";
+    test::write_all_file(path, bytes);
+    test::flip_byte(path, format::kPackHeaderSize + 2 * (format::kRecordHeaderSize + 4096) +
+                              format::kRecordHeaderSize + 100);
+    auto gc = store()->gc({.repack_threshold = 0});
+    ASSERT_TRUE(gc.ok()) << gc.status().to_string();
+    auto a = store()->read_stream(a_, "m");
+    ASSERT_TRUE(a.ok()) << a.status().to_string();
+    EXPECT_EQ(*a, mem_a_);
+    mem_ = mem_a_;
+    for (int p = 0; p < 4; ++p) mem_[p * 4096 * 10 + 1] ^= 0x33;
+    auto b = store()->read_stream(b_, "m");
+    ASSERT_TRUE(b.ok()) << b.status().to_string();
+    EXPECT_EQ(*b, mem_);
+  }
 }
 
 }  // namespace
