@@ -19,7 +19,7 @@ JOBS="${JOBS:-$(nproc)}"
 CTEST_JOBS="${CTEST_JOBS:-2}"
 STAGES="${STAGES:-unit asan tsan fuzz}"
 FUZZ_TARGETS=(fuzz_manifest fuzz_pack_index fuzz_ref fuzz_store_header fuzz_tree_node
-  fuzz_sealed_manifest fuzz_key_files fuzz_replication_wire fuzz_kv_protocol)
+  fuzz_sealed_manifest fuzz_key_files fuzz_replication_wire fuzz_kv_protocol fuzz_criu_files)
 
 passed=0
 failed=0
