@@ -177,6 +177,11 @@ TEST_F(ReplicationStream, SpareTakesOverWhenThePrimaryGoesAndFencesItWhenItRetur
   auto stale = primary(spare.address(), r);
   ASSERT_TRUE(stale);
   ASSERT_TRUE(eventually([&] { return stale->replication_state().fenced; }));
+  // on_fenced runs on the stream's thread just after the state says fenced.
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard<std::mutex> lk(mu);
+    return !why.empty();
+  }));
   {
     std::lock_guard<std::mutex> lk(mu);
     EXPECT_NE(why.find("takeover"), std::string::npos) << why;
