@@ -1,6 +1,5 @@
 /* The C API from a C program: checkpoint in one process, restore in a second run. */
 #include <ckpt/ckpt.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

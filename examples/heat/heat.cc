@@ -86,8 +86,7 @@ struct Args {
 }
 
 ckpt::Status usage(const std::string& why) {
-  return ckpt::Status(ckpt::Code::kInvalidArgument,
-                      why + " (ckpt-heat --help shows the options)");
+  return ckpt::Status(ckpt::Code::kInvalidArgument, why + " (ckpt-heat --help shows the options)");
 }
 
 // Builds a.policy from --policy and its parameter (--every, --interval or --mtbf).

@@ -33,7 +33,7 @@ namespace ckpt {
 
 // How one checkpoint's background write ended (Options::on_persisted).
 struct CheckpointOutcome {
-  std::string id;                   // as checkpoint() returned it
+  std::string id;  // as checkpoint() returned it
   uint64_t seq = 0;
   std::vector<std::string> labels;  // as given to checkpoint()
   Status status;                    // OK: committed (locally, with replication); else why not

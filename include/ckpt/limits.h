@@ -19,7 +19,7 @@ inline constexpr size_t kMaxLabels = 4096;       // labels per checkpoint
 inline constexpr size_t kMaxAttrBytes = 65535;   // an attribute's key, and its value
 // Attributes per checkpoint, those ckpt writes itself included (about ten).
 inline constexpr size_t kMaxAttrs = 4096;
-inline constexpr size_t kMaxStreamNameBytes = 65535;  // the API allows 1..1024 bytes
+inline constexpr size_t kMaxStreamNameBytes = 65535;    // the API allows 1..1024 bytes
 inline constexpr size_t kMaxStreams = size_t{1} << 20;  // ranges, arenas, blobs, files
 
 // OK if `labels` fit the limits above; else kInvalidArgument naming the label (its

@@ -68,9 +68,9 @@ class CheckpointerImpl {
   // Errors not reported yet. A background failure is reported once, by whichever of
   // checkpoint() and wait() comes first (docs/design.md, "Failures"); replication errors
   // by wait() only.
-  Status pending_error;        // the first error since the last report: wait() returns it
-  uint64_t pending_seq = 0;    // the checkpoint pending_error is about
-  Status unreported_failure;   // the latest checkpoint not committed: checkpoint() returns it
+  Status pending_error;       // the first error since the last report: wait() returns it
+  uint64_t pending_seq = 0;   // the checkpoint pending_error is about
+  Status unreported_failure;  // the latest checkpoint not committed: checkpoint() returns it
   uint64_t unreported_seq = 0;
   uint64_t committed_seq = 0;  // newest checkpoint committed locally
   // How the most recent checkpoints ended (wait_for()), the oldest forgotten first.

@@ -57,11 +57,8 @@ void CheckpointerImpl::persist(Manifest m, Snapshot snap, uint64_t stall_ns,
     strategy->release(snap);
   }
   if (options.on_persisted)
-    options.on_persisted(CheckpointOutcome{.id = id_hex,
-                                           .seq = seq,
-                                           .labels = std::move(labels),
-                                           .status = outcome,
-                                           .stats = stats});
+    options.on_persisted(CheckpointOutcome{
+        .id = id_hex, .seq = seq, .labels = std::move(labels), .status = outcome, .stats = stats});
   // Outside `mu`: sync mode blocks here until the spare has committed.
   if (written.ok() && spare) replicate(*written);
 }

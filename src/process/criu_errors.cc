@@ -80,13 +80,13 @@ std::string explain_bad_size(const std::string& log) {
   unsigned long long now = 0, then = 0;
   if (std::sscanf(log.c_str() + at + marker.size(), "%llu (expect %llu)", &now, &then) != 2)
     return {};
-  const std::string sizes = std::to_string(now) + " bytes now, " + std::to_string(then) +
-                            " bytes at the checkpoint";
+  const std::string sizes =
+      std::to_string(now) + " bytes now, " + std::to_string(then) + " bytes at the checkpoint";
   if (now > then)
     return "file " + path + " was written after the checkpoint (" + sizes +
            "): CRIU restores the process's offset in the file and refuses a file whose size "
-           "differs. Restore with --file-mismatch truncate (or truncate:" + path +
-           ") to cut it back to " + std::to_string(then) + " bytes, keeping the " +
+           "differs. Restore with --file-mismatch truncate (or truncate:" +
+           path + ") to cut it back to " + std::to_string(then) + " bytes, keeping the " +
            std::to_string(now - then) + " bytes after them in " + path +
            ".ckpt-tail-<checkpoint id>; or put the file back as it was at the checkpoint";
   return "file " + path + " shrank after the checkpoint (" + sizes +

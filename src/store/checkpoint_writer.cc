@@ -199,9 +199,9 @@ Status CheckpointWriter::write_stream(StreamSource& s, CheckpointStats& st) {
 Result<Manifest> CheckpointWriter::write(Manifest m, std::vector<StreamSource>& streams,
                                          uint64_t stall_ns, bool paused_while_persisting) {
   // Labels and attributes the manifest cannot hold: refused before anything is written.
-  CKPT_RETURN_IF_ERROR(check_manifest(m).with_context(
-      "checkpoint seq " + std::to_string(m.seq) + " in store " + store_.layout().root +
-      " was not committed"));
+  CKPT_RETURN_IF_ERROR(check_manifest(m).with_context("checkpoint seq " + std::to_string(m.seq) +
+                                                      " in store " + store_.layout().root +
+                                                      " was not committed"));
   CKPT_ASSIGN_OR_RETURN(objects_, store_.objects());
   const uint64_t t0 = monotonic_ns();
   if (store_.encrypted()) {

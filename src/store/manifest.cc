@@ -152,7 +152,8 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::strin
     if (kind < 1 || kind > 4) return bad("stream '" + s.info.name + "' has unknown kind");
     s.info.kind = static_cast<StreamKind>(kind);
     s.depth = depth;
-    if (s.info.length > kMaxManifestStreamLength) return bad("stream '" + s.info.name + "' is too long");
+    if (s.info.length > kMaxManifestStreamLength)
+      return bad("stream '" + s.info.name + "' is too long");
     s.info.chunks = (s.info.length + m.chunk_size - 1) / m.chunk_size;
     if (s.info.zero_chunks > s.info.chunks || depth != tree_depth(s.info.chunks, m.fanout))
       return bad("stream '" + s.info.name + "' has inconsistent sizes");

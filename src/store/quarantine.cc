@@ -38,8 +38,8 @@ std::vector<uint8_t> encode_quarantine(const std::vector<QuarantineEntry>& entri
 Result<std::vector<QuarantineEntry>> decode_quarantine(std::span<const uint8_t> data,
                                                        const std::string& path) {
   auto bad = [&](const std::string& why) {
-    return Status(Code::kCorruption, "quarantine " + path + ": " + why +
-                                         "; run `ckpt repair` to rebuild it");
+    return Status(Code::kCorruption,
+                  "quarantine " + path + ": " + why + "; run `ckpt repair` to rebuild it");
   };
   if (data.size() < kHeaderSize + 32) return bad("truncated");
   if (std::memcmp(data.data(), kMagic, 8) != 0) return bad("bad magic");
@@ -87,7 +87,8 @@ Status write_quarantine(const StoreLayout& layout, std::vector<QuarantineEntry> 
 Status add_to_quarantine(const StoreLayout& layout, const std::vector<QuarantineEntry>& more) {
   if (more.empty()) return {};
   auto have = read_quarantine(layout);
-  std::vector<QuarantineEntry> all = have.ok() ? std::move(have).value() : std::vector<QuarantineEntry>{};
+  std::vector<QuarantineEntry> all =
+      have.ok() ? std::move(have).value() : std::vector<QuarantineEntry>{};
   all.insert(all.end(), more.begin(), more.end());
   return write_quarantine(layout, std::move(all));
 }

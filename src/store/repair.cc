@@ -90,8 +90,8 @@ bool reindex_pack(StoreImpl& store, ObjectStore& objects, const std::string& hex
   pack.size = *size;
   std::string stopped;
   auto scanned = objects.scan_file(pack, &stopped);
-  const uint32_t limit = std::max(store.header().chunk_size,
-                                  format::kNodeHeaderSize + format::kMaxFanout * 32);
+  const uint32_t limit =
+      std::max(store.header().chunk_size, format::kNodeHeaderSize + format::kMaxFanout * 32);
   if (!scanned.ok()) {
     // Readers still serve the copies its intact index lists (and fail on each): those
     // go to the quarantine check, so no new checkpoint deduplicates against them.
@@ -183,7 +183,9 @@ Result<std::vector<QuarantineEntry>> check_copies(
       checked_bad.insert(copy);
       if (!old.count(copy))
         rep.quarantined.push_back({std::string(object_type_name(e.type)) + " " + e.id.hex(),
-                                   objects->packs()[it->second].path, e.offset, st.message(),
+                                   objects->packs()[it->second].path,
+                                   e.offset,
+                                   st.message(),
                                    {}});
     }
   }
@@ -215,8 +217,8 @@ void find_heal_sources(StoreImpl& store, RepairReport& rep) {
         if (d.is_zero() || (*objects)->contains(d) || !named.insert(d).second) continue;
         if (rep.heal.size() >= kMaxHealSources) return;
         const uint64_t off = i * cs;
-        rep.heal.push_back({"chunk " + d.hex(), id, s.info.name, off,
-                            std::min(cs, s.info.length - off)});
+        rep.heal.push_back(
+            {"chunk " + d.hex(), id, s.info.name, off, std::min(cs, s.info.length - off)});
       }
     }
   }
@@ -265,8 +267,9 @@ Result<RepairReport> repair_store(StoreImpl& store, const RepairOptions& options
   if (!options.dry_run) store.reload_objects();
   CKPT_ASSIGN_OR_RETURN(auto quarantine, check_copies(store, packs, options, rep));
   if (!rep.data_checked)
-    rep.notes.push_back("encrypted store without an identity: indexes were repaired, object "
-                        "data was not checked (pass --identity KEY)");
+    rep.notes.push_back(
+        "encrypted store without an identity: indexes were repaired, object "
+        "data was not checked (pass --identity KEY)");
   if (options.dry_run) return rep;
   CKPT_RETURN_IF_ERROR(write_quarantine(L, std::move(quarantine)));
   store.reload_objects();

@@ -61,7 +61,9 @@ struct Verifier {
     if (added) {
       const PackFile& p = objects.unindexed()[i];
       report.problems.push_back(
-          {"pack " + p.hex, p.path, 0,
+          {"pack " + p.hex,
+           p.path,
+           0,
            "pack has no index (" + p.index_path +
                " is missing: deleted, or lost in a crash), so its objects are invisible to "
                "readers although checkpoints reference them; run `ckpt repair` (or `ckpt gc`) "

@@ -110,7 +110,7 @@ void recover(const Case& c, const PristineStore& p, const std::string& store) {
     // repair exits 3 when it made new checkpoints whole but some old ones stay damaged.
     const bool ok = rc == 0 || (step.cli[0] == "repair" && rc == 3);
     EXPECT_TRUE(ok) << "[4 recovery step] `ckpt " << joined(step.cli) << "` failed (exit " << rc
-                     << "): " << out;
+                    << "): " << out;
   }
 }
 

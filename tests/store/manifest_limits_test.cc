@@ -65,8 +65,9 @@ TEST(ManifestLimitsTest, LabelAtTheLimitRoundTripsOneOverIsRefused) {
   m.labels = {"a", std::string(kMaxLabelBytes, 'x'), ""};
   expect_round_trip(m);
   m.labels[1].push_back('x');
-  expect_refused(m, "label 1 ('xxxxxxxxxxxxxxxxxxxxxxxx...') is 65536 bytes, over the limit of "
-                    "65535 bytes");
+  expect_refused(m,
+                 "label 1 ('xxxxxxxxxxxxxxxxxxxxxxxx...') is 65536 bytes, over the limit of "
+                 "65535 bytes");
   EXPECT_EQ(check_labels(m.labels).code(), Code::kInvalidArgument);
 }
 
@@ -129,10 +130,14 @@ TEST(ManifestLimitsTest, RandomManifestsAroundTheLimits) {
   std::mt19937_64 rng(20261204);
   auto around = [&](size_t limit) -> size_t {
     switch (rng() % 4) {
-      case 0: return limit;
-      case 1: return limit + 1;
-      case 2: return limit - rng() % 16;
-      default: return rng() % 64;
+      case 0:
+        return limit;
+      case 1:
+        return limit + 1;
+      case 2:
+        return limit - rng() % 16;
+      default:
+        return rng() % 64;
     }
   };
   for (int round = 0; round < 40; ++round) {

@@ -192,8 +192,9 @@ int run(int argc, char** argv) {
 
   RepairCmdOptions repair_o;
   auto* repair = app.add_subcommand(
-      "repair", "Rebuild pack indexes and quarantine damaged objects so the next checkpoint "
-                "is whole; report what stays damaged (exit 3 if anything does)");
+      "repair",
+      "Rebuild pack indexes and quarantine damaged objects so the next checkpoint "
+      "is whole; report what stays damaged (exit 3 if anything does)");
   repair->add_flag("--dry-run", repair_o.dry_run, "Report what would be done; change nothing");
   json_flag(repair, repair_o.json);
 
@@ -245,8 +246,9 @@ int run(int argc, char** argv) {
       "restore", "Restore a process checkpoint with CRIU; waits for the process unless --detach");
   restore->add_option("id", restore_o.ref, "Checkpoint id, unique prefix or 'latest'")->required();
   restore->add_flag("--detach", restore_o.detach, "Return once the process runs; print its pid");
-  restore->add_option("--file-mismatch", restore_o.file_mismatch,
-                      "fail | truncate | truncate:PATH: cut files that grew since the dump")
+  restore
+      ->add_option("--file-mismatch", restore_o.file_mismatch,
+                   "fail | truncate | truncate:PATH: cut files that grew since the dump")
       ->type_name("POLICY");
 
   RunCmdOptions run_o;

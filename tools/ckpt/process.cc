@@ -65,8 +65,10 @@ bool parse_file_mismatch(const std::vector<std::string>& values, ProcessRestoreO
     } else if (v.rfind("truncate:", 0) == 0 && v.size() > 9 && v[9] == '/') {
       r->truncate_only.push_back(v.substr(9));
     } else {
-      print_error("restore: --file-mismatch expects fail, truncate or truncate:/ABSOLUTE/PATH, "
-                  "got '" + v + "'");
+      print_error(
+          "restore: --file-mismatch expects fail, truncate or truncate:/ABSOLUTE/PATH, "
+          "got '" +
+          v + "'");
       return false;
     }
   }

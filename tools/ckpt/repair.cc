@@ -45,8 +45,8 @@ Json to_json(const RepairReport& r) {
 void print_report(const RepairReport& r) {
   const char* would = r.dry_run ? "would be " : "";
   KeyValues kv;
-  kv.add("objects checked", std::to_string(r.objects_checked) + " (" +
-                                human_bytes(r.bytes_checked) + ")");
+  kv.add("objects checked",
+         std::to_string(r.objects_checked) + " (" + human_bytes(r.bytes_checked) + ")");
   kv.add(std::string("indexes ") + (r.dry_run ? "to rebuild" : "rebuilt"),
          std::to_string(r.indexes_rebuilt.size()));
   kv.add(std::string("copies ") + would + "quarantined", std::to_string(r.quarantined.size()));
@@ -74,9 +74,8 @@ void print_report(const RepairReport& r) {
     pk.print(std::cout, "  ");
   }
   for (const auto& h : r.heal)
-    std::cout << "heal: " << h.object << " = stream '" << h.stream << "' bytes " << h.offset
-              << ".." << h.offset + h.length << " of checkpoint " << short_id(h.checkpoint)
-              << '\n';
+    std::cout << "heal: " << h.object << " = stream '" << h.stream << "' bytes " << h.offset << ".."
+              << h.offset + h.length << " of checkpoint " << short_id(h.checkpoint) << '\n';
   if (r.whole()) {
     std::cout << "store is whole\n";
     return;

@@ -10,6 +10,7 @@
 // both write to run.log. CRIU records the file's size at the final dump and refuses a
 // restore if it has changed, so from the final dump on ckpt run writes nothing to an
 // output it shares with the program (it says so there just before the dump).
+#include <ckpt/limits.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -20,8 +21,6 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
-
-#include <ckpt/limits.h>
 
 #include "commands.h"
 #include "output.h"
