@@ -120,10 +120,7 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::strin
   };
   if (data.size() < 8 + 32 || std::memcmp(data.data(), format::kManifestMagic, 8) != 0)
     return bad(data.size() < 40 ? "truncated" : "bad magic");
-  Digest want;
-  std::memcpy(want.bytes.data(), data.data() + data.size() - 32, 32);
-  if (!(sha256(data.data(), data.size() - 32) == want))
-    return bad("SHA-256 mismatch (the file is damaged or truncated)");
+  if (!sha256_trailer_ok(data)) return bad("SHA-256 mismatch (the file is damaged or truncated)");
   ByteReader r(data.first(data.size() - 32));
   Manifest m;
   CKPT_RETURN_IF_ERROR(decode_manifest_head(r, m, where));

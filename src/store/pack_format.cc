@@ -116,9 +116,7 @@ Result<std::vector<IndexEntry>> decode_index(std::span<const uint8_t> data, cons
   };
   if (data.size() < format::kIndexHeaderSize + 32) return bad("truncated");
   if (std::memcmp(data.data(), format::kIndexMagic, 8) != 0) return bad("bad magic");
-  Digest want;
-  std::memcpy(want.bytes.data(), data.data() + data.size() - 32, 32);
-  if (!(sha256(data.data(), data.size() - 32) == want)) return bad("SHA-256 mismatch");
+  if (!sha256_trailer_ok(data)) return bad("SHA-256 mismatch");
   ByteReader r(data.first(data.size() - 32));
   r.skip(8);
   uint32_t version = 0, flags = 0;

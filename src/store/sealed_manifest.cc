@@ -57,10 +57,7 @@ Result<SealedManifest> decode_sealed_manifest(std::span<const uint8_t> data,
   if (data.size() < kClearSize + crypt::kTagSize + 32 ||
       std::memcmp(data.data(), format::kManifestMagic, 8) != 0)
     return bad(data.size() < kClearSize ? "truncated" : "bad magic");
-  Digest want;
-  std::memcpy(want.bytes.data(), data.data() + data.size() - 32, 32);
-  if (!(sha256(data.data(), data.size() - 32) == want))
-    return bad("SHA-256 mismatch (the file is damaged or truncated)");
+  if (!sha256_trailer_ok(data)) return bad("SHA-256 mismatch (the file is damaged or truncated)");
   ByteReader r(data.first(data.size() - 32));
   SealedManifest sm;
   Manifest& m = sm.header;

@@ -50,4 +50,11 @@ bool is_all_zero(const void* data, size_t len) {
   return true;
 }
 
+bool sha256_trailer_ok(std::span<const uint8_t> data) {
+  if (data.size() < 32) return false;
+  Digest want;
+  std::memcpy(want.bytes.data(), data.data() + data.size() - 32, 32);
+  return sha256(data.data(), data.size() - 32) == want;
+}
+
 }  // namespace ckpt

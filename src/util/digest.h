@@ -40,6 +40,9 @@ struct DigestHash {
 };
 
 Digest sha256(const void* data, size_t len);
+// Whether `data` (at least 32 bytes) ends in the SHA-256 of everything before it: the
+// checksum trailer of ckpt's file formats (manifests, indexes, key files, quarantine).
+bool sha256_trailer_ok(std::span<const uint8_t> data);
 inline Digest sha256(std::span<const uint8_t> s) { return sha256(s.data(), s.size()); }
 
 // Incremental SHA-256 over several pieces.

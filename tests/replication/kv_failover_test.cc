@@ -75,10 +75,20 @@ TEST_F(KvCluster, SpareKilledAndRestartedCatchesUp) {
   start_primary();
   std::atomic<bool> stop{false};
   std::map<std::string, std::string> before, during;
-  std::thread w1([&] { test::write_until_stopped(primary_port, "a", 4, 8, stop, before); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
-  stop = true;
-  w1.join();
+  // Writes in rounds of 400 ms until one is acknowledged: under a sanitizer on a busy machine
+  // the primary can still be starting (or connecting to its spare) after the first round.
+  auto write_until_acked = [&](const std::string& prefix,
+                               std::map<std::string, std::string>& acked) {
+    for (int round = 0; round < 50 && acked.empty(); ++round) {
+      stop = false;
+      std::thread w([&] { test::write_until_stopped(primary_port, prefix, 4, 8, stop, acked); });
+      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      stop = true;
+      w.join();
+    }
+  };
+  write_until_acked("a", before);
+  ASSERT_GT(before.size(), 0u) << logs();
   spare->kill9();
   // Sync replication: these writes are not acknowledged until the spare is back.
   stop = false;
@@ -88,6 +98,7 @@ TEST_F(KvCluster, SpareKilledAndRestartedCatchesUp) {
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   stop = true;
   w2.join();
+  write_until_acked("c", during);
   EXPECT_GT(during.size(), 0u) << logs();
   // The restarted spare reported what it already had: the checkpoints from before.
   const std::string log = test::read_file_text(dir.sub("spare.log"));
