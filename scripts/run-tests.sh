@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test stage; called by `make test` after `make build` has built build/.
-#   1. ctest in build/ (RelWithDebInfo)
+#   1. the include-graph check (scripts/check-layers.py), then ctest in build/ (RelWithDebInfo)
 #   2. the same tests built and run under ASan/UBSan in build-asan/
 #   3. the concurrency tests built and run under TSan in build-tsan/
 #   4. every libFuzzer target (clang) in build-fuzz/ for FUZZ_SECONDS each, on a copy of
@@ -159,6 +159,7 @@ if [[ -z "${CKPT_CRIU:-}" && -x build/criu/sbin/criu ]]; then
 fi
 
 if wanted unit; then
+  stage "layers: include graph (scripts/check-layers.py)" python3 scripts/check-layers.py || true
   stage "unit tests (build)" run_ctest build || true
 fi
 

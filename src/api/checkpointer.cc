@@ -33,9 +33,15 @@ std::vector<uint64_t> merge_chunks(const std::vector<uint64_t>& a, const std::ve
 
 Status CheckpointerImpl::collect(std::vector<CaptureItem>& items, bool force_full) {
   const uint32_t cs = st->header().chunk_size;
+  std::vector<uint64_t> live;
+  for (const auto& [key, r] : regions->all()) live.push_back(r->serial);
+  std::sort(live.begin(), live.end());
+  states->retain(live);  // unregistered streams are forgotten
   for (const auto& [key, r] : regions->all()) {
     CaptureItem item;
     item.region = r.get();
+    StreamState& state = states->at(r->serial);
+    item.state = &state;
     item.length = r->length();
     const uint64_t n = (item.length + cs - 1) / cs;
     std::optional<std::vector<uint64_t>> dirty;
@@ -50,15 +56,15 @@ Status CheckpointerImpl::collect(std::vector<CaptureItem>& items, bool force_ful
     }
     // Every chunk when: blobs, unknown (full-scan, failure), forced, or the tree does not
     // describe this memory yet (first checkpoint, after a failed restore).
-    if (!dirty || force_full || r->tree.chunks() == 0) {
+    if (!dirty || force_full || state.tree.chunks() == 0) {
       item.dirty = all_chunks(n);
     } else {
       // Chunks past the previous checkpoint's end (a grown arena) are new.
       std::vector<uint64_t> grown;
-      for (uint64_t i = r->tree.chunks(); i < n; ++i) grown.push_back(i);
-      item.dirty = merge_chunks(merge_chunks(*dirty, r->carry, n), grown, n);
+      for (uint64_t i = state.tree.chunks(); i < n; ++i) grown.push_back(i);
+      item.dirty = merge_chunks(merge_chunks(*dirty, state.carry, n), grown, n);
     }
-    r->carry.clear();
+    state.carry.clear();
     items.push_back(std::move(item));
   }
   return {};
@@ -117,7 +123,8 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
   impl->strategy_name = impl->strategy->name();
   CKPT_ASSIGN_OR_RETURN(uint64_t seq, impl->st->max_seq());
   impl->next_seq = seq + 1;
-  impl->regions = std::make_unique<RegionSet>(impl->st->header().fanout);
+  impl->regions = std::make_unique<RegionSet>();
+  impl->states = std::make_unique<StreamStates>(impl->st->header().fanout);
   impl->lazy = std::make_unique<LazyRestorer>(*impl->st);
   // Clean temp files a crashed writer left behind; we hold the writer lock.
   if (auto names = list_dir(impl->st->layout().tmp_dir()); names.ok())
@@ -133,7 +140,7 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
         impl->spare, PrimaryStream::start(options.replication, options.store, options.store_options,
                                           [raw](const std::string& m) { raw->log(m); }));
   }
-  impl->persister = std::make_unique<Persister>();
+  impl->persister = std::make_unique<JobQueue>();
   return std::unique_ptr<Checkpointer>(new Checkpointer(std::move(impl)));
 }
 
@@ -268,8 +275,8 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   std::vector<CaptureItem> items;
   auto barrier = I.capture_files();
   Status st = barrier.ok() ? I.collect(items, options.force_full) : barrier.status();
-  std::vector<std::pair<Region*, std::vector<uint64_t>>> collected;
-  for (const auto& it : items) collected.emplace_back(it.region, it.dirty);
+  std::vector<std::pair<StreamState*, std::vector<uint64_t>>> collected;
+  for (const auto& it : items) collected.emplace_back(it.state, it.dirty);
   uint64_t dirty_bytes = 0;
   for (const auto& it : items) dirty_bytes += it.dirty.size() * uint64_t{m.chunk_size};
   const uint64_t t_collected = monotonic_ns();
@@ -278,7 +285,7 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   if (options.at_capture) options.at_capture();
   if (!snap.ok()) {
     if (I.pauser) I.pauser->resume();
-    for (auto& [r, d] : collected) r->carry = merge_chunks(r->carry, d, UINT64_MAX);
+    for (auto& [s, d] : collected) s->carry = merge_chunks(s->carry, d, UINT64_MAX);
     return snap.status().with_context("checkpoint seq " + std::to_string(m.seq) + ": capture");
   }
   const std::string used = snap->strategy;

@@ -17,18 +17,18 @@
 
 #include "capture/dirty_tracker.h"
 #include "capture/region.h"
+#include "capture/thread_pauser.h"
 #include "replication/epoch.h"
 #include "replication/primary_stream.h"
 #include "restore/files.h"
 #include "restore/lazy_restorer.h"
 #include "restore/restorer.h"
-#include "runtime/persister.h"
-#include "runtime/thread_pauser.h"
 #include "snapshot/snapshot_strategy.h"
 #include "store/checkpoint_writer.h"
 #include "store/format.h"
 #include "store/store_impl.h"
 #include "util/fs.h"
+#include "util/job_queue.h"
 #include "util/thread_pool.h"
 
 namespace ckpt {
@@ -43,6 +43,7 @@ class CheckpointerImpl {
   std::unique_ptr<Store> store;
   StoreImpl* st = nullptr;
   std::unique_ptr<RegionSet> regions;
+  std::unique_ptr<StreamStates> states;  // per registered stream: tree and carry
   std::unique_ptr<DirtyTracker> tracker;
   // After the tracker: destroyed before it, completing a lazy restore on its userfaultfd.
   std::unique_ptr<LazyRestorer> lazy;
@@ -87,7 +88,7 @@ class CheckpointerImpl {
   std::unique_ptr<PrimaryStream> spare;  // null without replication
 
   // Last member: destroyed first, so queued jobs finish while the rest still exists.
-  std::unique_ptr<Persister> persister;
+  std::unique_ptr<JobQueue> persister;
 
   void log(const std::string& msg) {
     if (options.log) {

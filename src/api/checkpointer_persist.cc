@@ -51,7 +51,8 @@ void CheckpointerImpl::persist(Manifest m, Snapshot snap, uint64_t stall_ns,
       // The tracker has forgotten these chunks: hand them to the next capture.
       for (size_t i = 0; i < snap.streams.size(); ++i) {
         Region* r = regions->find(snap.streams[i].info.name, snap.streams[i].info.kind);
-        if (r) r->carry = merge_chunks(r->carry, snap.dirty[i], UINT64_MAX);
+        if (StreamState* s = r ? states->find(r->serial) : nullptr)
+          s->carry = merge_chunks(s->carry, snap.dirty[i], UINT64_MAX);
       }
     }
     strategy->release(snap);
@@ -88,11 +89,12 @@ void CheckpointerImpl::replicate(const Manifest& m) {
   for (const auto& s : m.streams) {
     if (s.root == Digest{}) continue;
     Region* r = regions->find(s.info.name, s.info.kind);
-    if (!r || r->tree.levels().empty() || r->tree.root() != s.root) {
+    const StreamState* state = r ? states->find(r->serial) : nullptr;
+    if (!state || state->tree.levels().empty() || state->tree.root() != s.root) {
       trees.reset();  // read them from the store instead
       break;
     }
-    trees->push_back(r->tree.levels());
+    trees->push_back(state->tree.levels());
   }
   lk.unlock();
   spare->committed(m.seq, m.id_hex(), std::move(trees));

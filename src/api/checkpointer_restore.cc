@@ -31,7 +31,7 @@ Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const Restore
     CKPT_ASSIGN_OR_RETURN(files, decode_files(bytes, checkpoint_name(m)));
     CKPT_RETURN_IF_ERROR(check_files(files, remaps).with_context("restore " + checkpoint_name(m)));
   }
-  Restorer restorer(*I.st, *I.regions, *I.tracker, *I.lazy, *I.pool);
+  Restorer restorer(*I.st, *I.regions, *I.states, *I.tracker, *I.lazy, *I.pool);
   auto lazy = restorer.restore(m, options, readers);
   if (!lazy.ok()) return lazy.status().with_context("restore");
   CKPT_RETURN_IF_ERROR(reopen_files(files, remaps).with_context("restore " + checkpoint_name(m)));
@@ -40,7 +40,7 @@ Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const Restore
   // Restoring wrote every page: start tracking afresh from the restored state (lazily
   // restored regions are tracked already).
   for (const auto& [key, r] : I.regions->all()) {
-    r->carry.clear();
+    I.states->at(r->serial).carry.clear();
     if (r->kind != StreamKind::kBlob && !lazy->count(r.get())) {
       if (Status st = I.tracker->track(*r); !st.ok())
         I.log("'" + r->name + "' is checkpointed by hashing every chunk: " + st.message());

@@ -42,7 +42,7 @@ Status self_test(DirtyTracker& tracker) {
   ::madvise(mem + kHuge, kHuge, MADV_HUGEPAGE);  // the middle 2 MiB may become a THP
   std::memset(mem, 1, len);                      // populate before protecting (keeps THP)
 
-  Region region(64);
+  Region region;
   region.name = "ckpt-self-test";
   region.kind = StreamKind::kRange;
   region.addr = mem;

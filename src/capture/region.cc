@@ -72,14 +72,12 @@ Result<Region*> RegionSet::add_range(const std::string& name, void* addr, size_t
                                             "protected; unprotect it first");
   CKPT_RETURN_IF_ERROR(
       check_overlap(name, reinterpret_cast<uintptr_t>(addr), len).with_context("protect"));
-  auto r = std::make_unique<Region>(fanout_);
+  auto r = std::make_unique<Region>();
   r->name = name;
   r->kind = StreamKind::kRange;
   r->addr = static_cast<uint8_t*>(addr);
   r->len = len;
-  Region* raw = r.get();
-  regions_[key] = std::move(r);
-  return raw;
+  return insert(std::move(r));
 }
 
 Result<Region*> RegionSet::add_arena(const std::string& name, std::unique_ptr<ArenaImpl> arena) {
@@ -88,13 +86,11 @@ Result<Region*> RegionSet::add_arena(const std::string& name, std::unique_ptr<Ar
     return Status(Code::kAlreadyExists, "an arena named '" + name + "' already exists");
   CKPT_RETURN_IF_ERROR(
       check_overlap(name, arena->base(), arena->reserved()).with_context("create_arena"));
-  auto r = std::make_unique<Region>(fanout_);
+  auto r = std::make_unique<Region>();
   r->name = name;
   r->kind = StreamKind::kArena;
   r->arena = std::move(arena);
-  Region* raw = r.get();
-  regions_[key] = std::move(r);
-  return raw;
+  return insert(std::move(r));
 }
 
 Region* RegionSet::blob(const std::string& name, bool create) {
@@ -102,12 +98,10 @@ Region* RegionSet::blob(const std::string& name, bool create) {
   auto it = regions_.find(key);
   if (it != regions_.end()) return it->second.get();
   if (!create) return nullptr;
-  auto r = std::make_unique<Region>(fanout_);
+  auto r = std::make_unique<Region>();
   r->name = name;
   r->kind = StreamKind::kBlob;
-  Region* raw = r.get();
-  regions_[key] = std::move(r);
-  return raw;
+  return insert(std::move(r));
 }
 
 Status RegionSet::remove(const std::string& name, StreamKind kind) {
@@ -115,6 +109,13 @@ Status RegionSet::remove(const std::string& name, StreamKind kind) {
     return Status(Code::kNotFound,
                   std::string("no ") + stream_kind_name(kind) + " named '" + name + "'");
   return {};
+}
+
+Region* RegionSet::insert(std::unique_ptr<Region> r) {
+  r->serial = next_serial_++;
+  Region* raw = r.get();
+  regions_[std::make_pair(int(r->kind), r->name)] = std::move(r);
+  return raw;
 }
 
 Region* RegionSet::find(const std::string& name, StreamKind kind) {

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "capture/arena_impl.h"
-#include "store/tree.h"
 
 namespace ckpt {
 
@@ -24,12 +23,10 @@ struct Region {
   size_t len = 0;                    // ranges
   std::unique_ptr<ArenaImpl> arena;  // arenas
   std::vector<uint8_t> blob;         // blobs
-  StreamTree tree;                   // chunk tree as of this writer's last checkpoint
-  // Chunks a failed checkpoint had collected from the tracker: the next capture must
-  // look at them again (the tracker has already forgotten them).
-  std::vector<uint64_t> carry;
+  // Unique within the RegionSet, never reused: names what the checkpoint pipeline
+  // remembers about this stream (store/stream_state.h).
+  uint64_t serial = 0;
 
-  explicit Region(uint32_t fanout) : tree(fanout) {}
   const uint8_t* data() const;
   size_t length() const;
   uintptr_t address() const;
@@ -39,7 +36,7 @@ struct Region {
 
 class RegionSet {
  public:
-  explicit RegionSet(uint32_t fanout) : fanout_(fanout) {}
+  RegionSet() = default;
 
   // Fails on a duplicate name or an overlap with a range or arena.
   Result<Region*> add_range(const std::string& name, void* addr, size_t len);
@@ -55,7 +52,9 @@ class RegionSet {
  private:
   Status check_overlap(const std::string& name, uintptr_t lo, size_t len) const;
 
-  uint32_t fanout_;
+  Region* insert(std::unique_ptr<Region> r);
+
+  uint64_t next_serial_ = 1;
   // Keyed by (kind, name): a blob and a range may share a name.
   std::map<std::pair<int, std::string>, std::unique_ptr<Region>> regions_;
 };

@@ -15,12 +15,12 @@
 
 #include "crypt/primitives.h"
 #include "crypt/secret.h"
-#include "store/format.h"
 
 namespace ckpt::crypt {
 
-inline constexpr size_t kEnvelopeOverhead = format::kEnvelopeOverhead;
-static_assert(kEnvelopeOverhead == 16 + kNonceSize + kTagSize);
+// Key id, nonce, GCM tag (store/format.h repeats the figure for the pack format;
+// store_crypto.cc checks the two agree).
+inline constexpr size_t kEnvelopeOverhead = 16 + kNonceSize + kTagSize;
 
 // A checkpoint's data key while it is being written. Nonces are a 96-bit counter under a
 // key used by this one checkpoint only, so no (key, nonce) pair ever repeats.

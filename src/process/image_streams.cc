@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <memory>
 
-#include "snapshot/chunk_source.h"
+#include "store/chunk_source.h"
 #include "store/checkpoint_writer.h"
 #include "store/tree.h"
 #include "util/fs.h"

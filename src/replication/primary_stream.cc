@@ -6,7 +6,7 @@
 #include <unordered_set>
 
 #include "crypt/envelope.h"
-#include "crypt/store_crypto.h"
+#include "store/store_crypto.h"
 #include "replication/epoch.h"
 #include "replication/wire.h"
 #include "store/format.h"

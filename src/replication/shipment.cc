@@ -1,6 +1,6 @@
 #include "replication/shipment.h"
 
-#include "crypt/store_crypto.h"
+#include "store/store_crypto.h"
 #include "store/manifest.h"
 #include "store/sealed_manifest.h"
 #include "util/fs.h"

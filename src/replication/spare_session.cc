@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "crypt/envelope.h"
-#include "crypt/store_crypto.h"
+#include "store/store_crypto.h"
 #include "replication/wire.h"
 #include "store/compress.h"
 #include "store/format.h"

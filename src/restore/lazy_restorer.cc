@@ -22,11 +22,13 @@ constexpr uint64_t kReadaheadStep = 4;     // read-ahead chunks between polls fo
 struct LazyRestorer::Source {
   Source(const LazySource& ls, uint32_t fanout, LazyTree::NodeReader read)
       : region(ls.region),
+        installed(ls.tree),
         stream(ls.stream),
         protect(ls.protect),
         base(ls.region->address()),
         tree(ls.stream, fanout, std::move(read)) {}
   Region* region;
+  StreamTree* installed;
   ManifestStream stream;
   std::function<Status()> protect;
   uintptr_t base;
@@ -106,7 +108,7 @@ Status LazyRestorer::finish() {
   wake_thread();
   done_cv_.wait(lk, [&] { return filled_; });
   ahead_.clear();
-  for (auto& s : sources_) s->region->tree.assign(std::move(s->levels));
+  for (auto& s : sources_) s->installed->assign(std::move(s->levels));
   sources_.clear();
   active_ = urgent_ = filled_ = false;
   readers_.release();

@@ -28,6 +28,7 @@
 #include "restore/lazy_tree.h"
 #include "store/lock.h"
 #include "store/store_impl.h"
+#include "store/tree.h"
 #include "util/unique_fd.h"
 
 namespace ckpt {
@@ -37,6 +38,7 @@ inline constexpr int kLazyRestoreFailedExit = 70;  // EX_SOFTWARE
 
 struct LazySource {
   Region* region;
+  StreamTree* tree;  // receives the stream's tree when the restore completes
   ManifestStream stream;
   std::function<Status()> protect;  // DirtyTracker::MissingPages::protect
 };

@@ -84,7 +84,7 @@ void Restorer::undo(std::vector<Step>& steps) {
   }
   // Trees of regions that survived no longer describe their memory: force the next
   // checkpoint to look at everything.
-  for (const auto& [key, r] : regions_.all()) r->tree.assign({});
+  for (const auto& [key, r] : regions_.all()) states_.at(r->serial).tree.assign({});
 }
 
 bool Restorer::wants_lazy(const Step& step, RestoreMode mode) const {
@@ -141,8 +141,9 @@ Status Restorer::start_lazy(const Manifest& m, std::vector<Step>& steps,
       return fd.status().with_context("lazy restore of '" + step.stream->info.name + "'");
     }
     uffd = fd->uffd;
-    step.region->tree.assign({});  // installed by LazyRestorer::finish()
-    sources.push_back({step.region, *step.stream, std::move(fd->protect)});
+    StreamTree& tree = states_.at(step.region->serial).tree;
+    tree.assign({});  // installed by LazyRestorer::finish()
+    sources.push_back({step.region, &tree, *step.stream, std::move(fd->protect)});
   }
   if (sources.empty()) return {};
   return lazy_.start(std::move(held), uffd, checkpoint_name(m), std::move(sources),
@@ -198,7 +199,7 @@ Result<std::set<Region*>> Restorer::restore(const Manifest& m, const RestoreOpti
     }
     if (steps[i].stream->info.kind == StreamKind::kBlob)
       steps[i].region->blob = std::move(blobs[i]);
-    steps[i].region->tree.assign(std::move(trees_[i]));
+    states_.at(steps[i].region->serial).tree.assign(std::move(trees_[i]));
   }
   for (const auto& name : stale) (void)regions_.remove(name, StreamKind::kBlob);
   return lazy;

@@ -20,15 +20,23 @@
 #include "restore/lazy_restorer.h"
 #include "store/manifest.h"
 #include "store/store_impl.h"
+#include "store/stream_state.h"
 #include "util/thread_pool.h"
 
 namespace ckpt {
 
 class Restorer {
  public:
-  Restorer(StoreImpl& store, RegionSet& regions, DirtyTracker& tracker, LazyRestorer& lazy,
-           ThreadPool& pool)
-      : store_(store), regions_(regions), tracker_(tracker), lazy_(lazy), pool_(pool) {}
+  // Installs the restored streams' trees into `states` (the lazy ones when the lazy
+  // restore completes), so the next checkpoint writes only what changed since.
+  Restorer(StoreImpl& store, RegionSet& regions, StreamStates& states, DirtyTracker& tracker,
+           LazyRestorer& lazy, ThreadPool& pool)
+      : store_(store),
+        regions_(regions),
+        states_(states),
+        tracker_(tracker),
+        lazy_(lazy),
+        pool_(pool) {}
 
   // Returns the regions restored lazily (already tracked); the caller starts tracking
   // the others. `readers` moves to the lazy restorer when any stream is lazy.
@@ -52,6 +60,7 @@ class Restorer {
 
   StoreImpl& store_;
   RegionSet& regions_;
+  StreamStates& states_;
   DirtyTracker& tracker_;
   LazyRestorer& lazy_;
   ThreadPool& pool_;  // eager reads verify chunks on all its threads

@@ -11,7 +11,7 @@
 
 #include <cstring>
 
-#include "capture/frozen_child.h"
+#include "snapshot/frozen_child.h"
 #include "snapshot/strategies.h"
 #include "util/unique_fd.h"
 

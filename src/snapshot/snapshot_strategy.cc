@@ -16,7 +16,7 @@ void describe_streams(std::vector<CaptureItem>& items, Snapshot& snap) {
     s.info.address = r->address();
     s.info.length = items[i].length;
     s.info.reserved = r->kind == StreamKind::kArena ? r->arena->reserved() : 0;
-    s.tree = &r->tree;
+    s.tree = &items[i].state->tree;
     snap.dirty[i] = std::move(items[i].dirty);
     s.dirty = &snap.dirty[i];
   }

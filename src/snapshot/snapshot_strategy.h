@@ -23,8 +23,9 @@
 
 #include "capture/dirty_tracker.h"
 #include "capture/region.h"
-#include "snapshot/chunk_source.h"
 #include "store/checkpoint_writer.h"
+#include "store/chunk_source.h"
+#include "store/stream_state.h"
 #include "util/thread_pool.h"
 
 namespace ckpt {
@@ -33,8 +34,9 @@ namespace ckpt {
 // carried over from a failed checkpoint, and every chunk if the tree is not valid).
 struct CaptureItem {
   Region* region = nullptr;
-  std::vector<uint64_t> dirty;  // ascending chunk indices
-  uint64_t length = 0;          // stream length at capture
+  StreamState* state = nullptr;  // the pipeline's: the tree the writer updates
+  std::vector<uint64_t> dirty;   // ascending chunk indices
+  uint64_t length = 0;           // stream length at capture
 };
 
 struct Snapshot {

@@ -14,7 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "snapshot/chunk_source.h"
+#include "store/chunk_source.h"
 #include "store/manifest.h"
 #include "store/pack_writer.h"
 #include "store/store_impl.h"

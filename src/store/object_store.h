@@ -16,7 +16,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "crypt/store_crypto.h"
+#include "store/store_crypto.h"
 #include "store/layout.h"
 #include "store/object_index.h"
 #include "store/pack_fds.h"

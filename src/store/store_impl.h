@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "crypt/store_crypto.h"
+#include "store/store_crypto.h"
 #include "store/layout.h"
 #include "store/lock.h"
 #include "store/manifest.h"

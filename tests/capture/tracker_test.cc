@@ -21,7 +21,7 @@ class TrackerTest : public ::testing::TestWithParam<std::string> {
         ::mmap(nullptr, kLen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     ASSERT_NE(mem_, MAP_FAILED);
     std::memset(mem_, 7, kLen);
-    region_ = std::make_unique<Region>(64);
+    region_ = std::make_unique<Region>();
     region_->name = "t";
     region_->addr = mem_;
     region_->len = kLen;

@@ -10,7 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "crypt/store_crypto.h"
+#include "store/store_crypto.h"
 #include "store/store_impl.h"
 
 namespace ckpt::test::faults {

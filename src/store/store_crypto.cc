@@ -1,9 +1,12 @@
-#include "crypt/store_crypto.h"
+#include "store/store_crypto.h"
 
 #include <openssl/rand.h>
 
+#include "store/format.h"
 #include "util/fs.h"
 #include "util/hex.h"
+
+static_assert(ckpt::format::kEnvelopeOverhead == ckpt::crypt::kEnvelopeOverhead);
 
 namespace ckpt::crypt {
 

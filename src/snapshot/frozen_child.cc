@@ -1,4 +1,4 @@
-#include "capture/frozen_child.h"
+#include "snapshot/frozen_child.h"
 
 #include <fcntl.h>
 #include <signal.h>

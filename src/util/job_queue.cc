@@ -1,10 +1,10 @@
-#include "runtime/persister.h"
+#include "util/job_queue.h"
 
 namespace ckpt {
 
-Persister::Persister() : thread_([this] { run(); }) {}
+JobQueue::JobQueue() : thread_([this] { run(); }) {}
 
-Persister::~Persister() {
+JobQueue::~JobQueue() {
   {
     std::lock_guard<std::mutex> lk(mu_);
     stop_ = true;
@@ -13,7 +13,7 @@ Persister::~Persister() {
   thread_.join();
 }
 
-void Persister::submit(std::function<void()> job) {
+void JobQueue::submit(std::function<void()> job) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     jobs_.push_back(std::move(job));
@@ -21,17 +21,17 @@ void Persister::submit(std::function<void()> job) {
   cv_.notify_one();
 }
 
-void Persister::wait_idle() {
+void JobQueue::wait_idle() {
   std::unique_lock<std::mutex> lk(mu_);
   idle_cv_.wait(lk, [&] { return jobs_.empty() && !running_; });
 }
 
-bool Persister::busy() const {
+bool JobQueue::busy() const {
   std::lock_guard<std::mutex> lk(mu_);
   return running_ || !jobs_.empty();
 }
 
-void Persister::run() {
+void JobQueue::run() {
   std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
     cv_.wait(lk, [&] { return stop_ || !jobs_.empty(); });

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "capture/dirty_tracker.h"
-#include "capture/frozen_child.h"
-#include "capture/kernel_probe.h"
+#include "check/kernel_probe.h"
+#include "snapshot/frozen_child.h"
 #include "snapshot/snapshot_strategy.h"
 #include "util/thread_pool.h"
 #include "util/unique_fd.h"

@@ -6,7 +6,7 @@
 // Caveat: the soft-dirty probe writes "4" to /proc/self/clear_refs, which clears the
 // soft-dirty bits of the whole process; do not run it while a soft-dirty tracker is in
 // use in the same process (the CLI and the tests are separate processes).
-#include "capture/kernel_probe.h"
+#include "check/kernel_probe.h"
 
 #include <ckpt/check.h>
 #include <fcntl.h>

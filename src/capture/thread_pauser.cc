@@ -1,4 +1,4 @@
-#include "runtime/thread_pauser.h"
+#include "capture/thread_pauser.h"
 
 #include <linux/futex.h>
 #include <signal.h>

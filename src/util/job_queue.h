@@ -1,6 +1,6 @@
-// The background stage of the checkpoint pipeline: one worker thread that runs persist
-// jobs (hash, compress, write, commit) in submission order, so checkpoint() can return
-// right after capture. wait_idle() is the durability barrier.
+// A job queue with one worker thread that runs jobs in submission order. The checkpoint
+// pipeline runs its background stage on one (hash, compress, write, commit), so
+// checkpoint() can return right after capture; wait_idle() is the durability barrier.
 #pragma once
 
 #include <condition_variable>
@@ -11,12 +11,12 @@
 
 namespace ckpt {
 
-class Persister {
+class JobQueue {
  public:
-  Persister();
-  ~Persister();  // finishes queued jobs, then joins
-  Persister(const Persister&) = delete;
-  Persister& operator=(const Persister&) = delete;
+  JobQueue();
+  ~JobQueue();  // finishes queued jobs, then joins
+  JobQueue(const JobQueue&) = delete;
+  JobQueue& operator=(const JobQueue&) = delete;
 
   void submit(std::function<void()> job);
   // Blocks until every submitted job has finished.
