@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,6 +30,20 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+Tmpfs::Tmpfs(const std::string& path, const std::string& size) : path_(path), size_(size) {
+  mounted_ =
+      ::mount("tmpfs", path_.c_str(), "tmpfs", 0, ("size=" + size_ + ",mode=0700").c_str()) == 0;
+}
+
+Tmpfs::~Tmpfs() {
+  if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+}
+
+bool Tmpfs::make_read_only() {
+  return mounted_ && ::mount("tmpfs", path_.c_str(), "tmpfs", MS_REMOUNT | MS_RDONLY,
+                             ("size=" + size_ + ",mode=0700").c_str()) == 0;
 }
 
 void fill_random(uint8_t* p, size_t n, uint64_t seed) {
@@ -107,6 +122,35 @@ std::vector<std::string> make_helper_store(const std::string& dir, int rounds) {
   std::istringstream in(out);
   std::string id, digest;
   while (in >> id >> digest) ids.push_back(id);
+  return ids;
+}
+
+std::vector<uint8_t> own_packs_memory(int i) {
+  std::vector<uint8_t> mem(64 << 10);
+  fill_random(mem.data(), mem.size(), 50 + i);
+  return mem;
+}
+
+std::vector<std::string> make_own_packs_store(const std::string& dir, int n,
+                                              std::vector<std::vector<std::string>>* packs) {
+  std::vector<uint8_t> mem(64 << 10);
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::string> before;
+    if (i > 0) before = files_in(dir + "/packs", ".pack");
+    auto cp = Checkpointer::open({.store = dir}).value();
+    EXPECT_TRUE(cp->protect("m", mem.data(), mem.size()).ok());
+    const auto data = own_packs_memory(i);  // copied in: `mem` stays where protect() saw it
+    std::copy(data.begin(), data.end(), mem.begin());
+    ids.push_back(durable(*cp).value());
+    cp.reset();
+    if (packs) {
+      std::vector<std::string> added;
+      for (const auto& p : files_in(dir + "/packs", ".pack"))
+        if (std::find(before.begin(), before.end(), p) == before.end()) added.push_back(p);
+      packs->push_back(added);
+    }
+  }
   return ids;
 }
 

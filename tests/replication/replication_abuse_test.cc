@@ -17,7 +17,7 @@
 #include <mutex>
 #include <thread>
 
-#include "replication/kv_peer.h"
+#include "examples/kv_peer.h"
 #include "replication/net.h"
 #include "replication/secure_channel.h"
 #include "replication/spare_thread.h"

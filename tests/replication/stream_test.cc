@@ -10,7 +10,7 @@
 #include <mutex>
 #include <thread>
 
-#include "replication/kv_cluster.h"
+#include "examples/kv_cluster.h"
 #include "replication/secure_channel.h"
 #include "replication/spare_thread.h"
 #include "test_util.h"

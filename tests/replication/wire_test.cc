@@ -13,7 +13,7 @@
 #include <mutex>
 #include <thread>
 
-#include "replication/kv_cluster.h"
+#include "examples/kv_cluster.h"
 #include "test_util.h"
 
 namespace ckpt {

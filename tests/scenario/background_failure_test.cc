@@ -5,7 +5,6 @@
 // Needs root to mount a small tmpfs; skipped otherwise (as enospc_test.cc).
 #include <ckpt/checkpointer.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -14,17 +13,6 @@
 
 namespace ckpt {
 namespace {
-
-struct Tmpfs {
-  explicit Tmpfs(const std::string& p) : path(p) {
-    mounted = ::mount("tmpfs", path.c_str(), "tmpfs", 0, "size=10m,mode=0700") == 0;
-  }
-  ~Tmpfs() {
-    if (mounted) ::umount2(path.c_str(), MNT_DETACH);
-  }
-  std::string path;
-  bool mounted = false;
-};
 
 // What on_persisted reported, in order.
 struct Outcomes {
@@ -47,8 +35,8 @@ Options options(const std::string& store, Outcomes& seen, const std::string& str
 
 TEST(BackgroundFailureTest, NextCheckpointReportsItOnceAndLaterOnesAreAttempted) {
   test::TempDir dir;
-  Tmpfs fs(dir.path());
-  if (!fs.mounted) GTEST_SKIP() << "cannot mount tmpfs (not root?)";
+  test::Tmpfs fs(dir.path(), "10m");
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount tmpfs (not root?)";
   const std::string store = dir.sub("s");
   std::vector<uint8_t> mem(4u << 20);
   test::fill_random(mem.data(), mem.size(), 1);
@@ -108,8 +96,8 @@ TEST(BackgroundFailureTest, NextCheckpointReportsItOnceAndLaterOnesAreAttempted)
 // Strategy "sync" writes inside checkpoint(): the call itself fails, and only once.
 TEST(BackgroundFailureTest, SyncStrategyReportsItsOwnFailureOnce) {
   test::TempDir dir;
-  Tmpfs fs(dir.path());
-  if (!fs.mounted) GTEST_SKIP() << "cannot mount tmpfs (not root?)";
+  test::Tmpfs fs(dir.path(), "10m");
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount tmpfs (not root?)";
   const std::string store = dir.sub("s");
   std::vector<uint8_t> mem(4u << 20);
   test::fill_random(mem.data(), mem.size(), 1);

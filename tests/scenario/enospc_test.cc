@@ -3,7 +3,6 @@
 // Needs root to mount a small tmpfs; skipped otherwise.
 #include <ckpt/checkpointer.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include "test_util.h"
@@ -13,12 +12,8 @@ namespace {
 
 TEST(EnospcTest, FullDiskKeepsLastCheckpoint) {
   test::TempDir dir;
-  if (::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=10m,mode=0700") != 0)
-    GTEST_SKIP() << "cannot mount tmpfs (not root?)";
-  struct Unmount {
-    std::string p;
-    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-  } unmount{dir.path()};
+  test::Tmpfs fs(dir.path(), "10m");
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount tmpfs (not root?)";
 
   std::string store = dir.sub("s");
   std::vector<uint8_t> mem(4u << 20);

@@ -3,7 +3,6 @@
 #include <ckpt/checkpointer.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -25,12 +24,8 @@ void fill_disk(const std::string& path) {
 
 TEST(GcEnospcTest, FullDiskFreesDeadPacksAndStopsRepackCleanly) {
   test::TempDir dir;
-  if (::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=10m,mode=0700") != 0)
-    GTEST_SKIP() << "cannot mount tmpfs (not root?)";
-  struct Unmount {
-    std::string p;
-    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-  } unmount{dir.path()};
+  test::Tmpfs fs(dir.path(), "10m");
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount tmpfs (not root?)";
 
   const std::string store = dir.sub("s");
   std::vector<uint8_t> mem(3u << 20, 0);

@@ -14,33 +14,9 @@ namespace {
 
 using test::TempDir;
 
-// One writer session per checkpoint, every page changed: each checkpoint's data lands in
-// packs of its own. Returns the ids; `packs[i]` are the packs checkpoint i added.
-std::vector<std::string> make_store(const std::string& dir, int n,
-                                    std::vector<std::vector<std::string>>* packs = nullptr) {
-  std::vector<uint8_t> mem(64 << 10);
-  std::vector<std::string> ids;
-  for (int i = 0; i < n; ++i) {
-    std::vector<std::string> before;
-    if (i > 0) before = test::files_in(dir + "/packs", ".pack");
-    auto cp = Checkpointer::open({.store = dir}).value();
-    EXPECT_TRUE(cp->protect("m", mem.data(), mem.size()).ok());
-    test::fill_random(mem.data(), mem.size(), 50 + i);
-    ids.push_back(test::durable(*cp).value());
-    cp.reset();
-    if (packs) {
-      std::vector<std::string> added;
-      for (const auto& p : test::files_in(dir + "/packs", ".pack"))
-        if (std::find(before.begin(), before.end(), p) == before.end()) added.push_back(p);
-      packs->push_back(added);
-    }
-  }
-  return ids;
-}
-
 TEST(PruneTest, AgeRuleKeepsTheNewestIntactCheckpoint) {
   TempDir dir;
-  auto ids = make_store(dir.path(), 3);
+  auto ids = test::make_own_packs_store(dir.path(), 3);
   auto store = Store::open(dir.path()).value();
   // Every checkpoint is older than 0 s: the rule alone would remove them all.
   auto dry = store->prune({.keep_within_sec = 0, .dry_run = true, .allow_empty = true});
@@ -61,7 +37,7 @@ TEST(PruneTest, AgeRuleKeepsTheNewestIntactCheckpoint) {
 TEST(PruneTest, DamagedCheckpointsAreNotCountedNorRemoved) {
   TempDir dir;
   std::vector<std::vector<std::string>> packs;
-  auto ids = make_store(dir.path(), 4, &packs);
+  auto ids = test::make_own_packs_store(dir.path(), 4, &packs);
   ASSERT_FALSE(packs[3].empty());
   for (const auto& p : packs[3]) test::flip_byte(p, 32 + 48 + 10);  // the newest's data
   auto store = Store::open(dir.path()).value();
@@ -83,7 +59,7 @@ TEST(PruneTest, DamagedCheckpointsAreNotCountedNorRemoved) {
 
 TEST(PruneTest, KeepLastWithinOnlyIdsStillKeepsTheStoresNewest) {
   TempDir dir;
-  auto ids = make_store(dir.path(), 4);
+  auto ids = test::make_own_packs_store(dir.path(), 4);
   auto store = Store::open(dir.path()).value();
   // The rules cover the two oldest only (as `ckpt run --keep-last` does for its run).
   auto rep = store->prune({.keep_last = 1, .only_ids = {ids[0], ids[1]}});

@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "replication/kv_cluster.h"
+#include "examples/kv_cluster.h"
 #include "test_util.h"
 
 namespace ckpt {

@@ -1,4 +1,4 @@
-#include "replication/kv_peer.h"
+#include "examples/kv_peer.h"
 
 #include <poll.h>
 #include <sys/socket.h>

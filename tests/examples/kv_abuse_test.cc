@@ -14,7 +14,7 @@
 #include <chrono>
 #include <thread>
 
-#include "replication/kv_peer.h"
+#include "examples/kv_peer.h"
 
 namespace ckpt {
 namespace {

@@ -3,7 +3,6 @@
 // checkpoints again once there is room (tmpfs; needs root, skipped otherwise).
 #include <ckpt/store.h>
 #include <gtest/gtest.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,12 +70,8 @@ TEST(HeatOptionsTest, FullDiskIsReportedAndTheRunCheckpointsAgainOnceThereIsRoom
   ASSERT_EQ(test::run(ref_args, &want), 0);
 
   test::TempDir dir;
-  if (::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=16m,mode=0700") != 0)
-    GTEST_SKIP() << "cannot mount tmpfs (not root?)";
-  struct Unmount {
-    std::string p;
-    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
-  } unmount{dir.path()};
+  test::Tmpfs fs(dir.path(), "16m");
+  if (!fs.mounted()) GTEST_SKIP() << "cannot mount tmpfs (not root?)";
   // Leave 128 KiB: the store is created, but no checkpoint fits.
   test::write_all_file(dir.path() + "/filler", std::vector<uint8_t>((16u << 20) - (128u << 10), 1));
   const std::string store = dir.sub("s");

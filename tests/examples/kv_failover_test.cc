@@ -14,7 +14,7 @@
 #include <random>
 #include <thread>
 
-#include "replication/kv_cluster.h"
+#include "examples/kv_cluster.h"
 #include "replication/secure_channel.h"
 #include "test_util.h"
 

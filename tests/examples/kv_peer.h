@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "replication/kv_cluster.h"
+#include "examples/kv_cluster.h"
 
 namespace ckpt::test {
 

@@ -1,4 +1,4 @@
-#include "replication/kv_cluster.h"
+#include "examples/kv_cluster.h"
 
 #include <arpa/inet.h>
 #include <ckpt/replication.h>

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "replication/kv_cluster.h"
+#include "examples/kv_cluster.h"
 
 namespace ckpt {
 namespace {

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <thread>
 
-#include "crypt_util.h"
+#include "crypt/crypt_util.h"
 #include "test_util.h"
 
 namespace ckpt {

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "crypt/crypt_util.h"
-#include "replication/kv_cluster.h"
+#include "examples/kv_cluster.h"
 
 namespace ckpt {
 namespace {
