@@ -1,7 +1,19 @@
-// Checkpointer: open, registration of memory/files/threads, checkpoint and wait
-// (the background write: checkpointer_persist.cc; restore: checkpointer_restore.cc; the
-// shared state: checkpointer_impl.h).
+// Checkpointer: open, registration of memory/files/threads, checkpoint and wait (restore:
+// checkpointer_restore.cc; what stands behind it: checkpointer_impl.h). A checkpoint
+// runs through the pipeline's stages (src/pipeline/): CapturePhase while the
+// application waits, then PersistPhase (on the job queue) through the commit sinks.
+#include <ckpt/limits.h>
+#include <ckpt/version.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 #include "api/checkpointer_impl.h"
+#include "pipeline/local_commit.h"
+#include "pipeline/replication_sink.h"
+#include "replication/epoch.h"
+#include "restore/files.h"
+#include "util/fs.h"
 
 namespace ckpt {
 
@@ -13,86 +25,20 @@ std::string self_program() {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
 }
 
-std::vector<uint64_t> all_chunks(uint64_t n) {
-  std::vector<uint64_t> v(n);
-  for (uint64_t i = 0; i < n; ++i) v[i] = i;
-  return v;
-}
-
 }  // namespace
 
-std::vector<uint64_t> merge_chunks(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b,
-                                   uint64_t limit) {
-  std::vector<uint64_t> out;
-  out.reserve(a.size() + b.size());
-  std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
-  out.erase(std::lower_bound(out.begin(), out.end(), limit), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
-Status CheckpointerImpl::collect(std::vector<CaptureItem>& items, bool force_full) {
-  const uint32_t cs = st->header().chunk_size;
-  std::vector<uint64_t> live;
-  for (const auto& [key, r] : regions->all()) live.push_back(r->serial);
-  std::sort(live.begin(), live.end());
-  states->retain(live);  // unregistered streams are forgotten
-  for (const auto& [key, r] : regions->all()) {
-    CaptureItem item;
-    item.region = r.get();
-    StreamState& state = states->at(r->serial);
-    item.state = &state;
-    item.length = r->length();
-    const uint64_t n = (item.length + cs - 1) / cs;
-    std::optional<std::vector<uint64_t>> dirty;
-    if (r->kind != StreamKind::kBlob) {
-      auto got = tracker->collect(*r, cs);
-      if (!got.ok()) {
-        log("dirty tracker failed on '" + r->name +
-            "', examining every chunk: " + got.status().message());
-      } else {
-        dirty = std::move(got).value();
-      }
-    }
-    // Every chunk when: blobs, unknown (full-scan, failure), forced, or the tree does not
-    // describe this memory yet (first checkpoint, after a failed restore).
-    if (!dirty || force_full || state.tree.chunks() == 0) {
-      item.dirty = all_chunks(n);
-    } else {
-      // Chunks past the previous checkpoint's end (a grown arena) are new.
-      std::vector<uint64_t> grown;
-      for (uint64_t i = state.tree.chunks(); i < n; ++i) grown.push_back(i);
-      item.dirty = merge_chunks(merge_chunks(*dirty, state.carry, n), grown, n);
-    }
-    state.carry.clear();
-    items.push_back(std::move(item));
+void CheckpointerImpl::log(const std::string& msg) {
+  if (options.log) {
+    options.log(msg);
+  } else {
+    std::fprintf(stderr, "ckpt: %s\n", msg.c_str());
   }
-  return {};
-}
-
-Result<std::vector<std::shared_ptr<UniqueFd>>> CheckpointerImpl::capture_files() {
-  std::vector<std::shared_ptr<UniqueFd>> dups;
-  if (files.empty()) {
-    (void)regions->remove(kFilesBlob, StreamKind::kBlob);
-    return dups;
-  }
-  std::vector<FileInfo> infos;
-  for (const auto& [fd, reg] : files) {
-    CKPT_ASSIGN_OR_RETURN(FileInfo f, describe_fd(fd, reg.name, reg.on_mismatch));
-    infos.push_back(std::move(f));
-    int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0)
-      return Status::from_errno(errno, "duplicate descriptor of file '" + reg.name + "'");
-    dups.push_back(std::make_shared<UniqueFd>(dup));
-  }
-  regions->blob(kFilesBlob, true)->blob = encode_files(infos);
-  return dups;
 }
 
 Checkpointer::Checkpointer(std::unique_ptr<CheckpointerImpl> impl) : impl_(std::move(impl)) {}
 
 Checkpointer::~Checkpointer() {
-  if (impl_) impl_->persister.reset();  // finish queued checkpoints first
+  if (impl_) impl_->jobs.reset();  // finish queued checkpoints first
 }
 
 Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options) {
@@ -131,21 +77,38 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
     for (const auto& n : *names) (void)remove_file(impl->st->layout().tmp_dir() + "/" + n);
   char host[256] = {};
   ::gethostname(host, sizeof host - 1);
-  impl->host = host;
-  impl->program = self_program();
-  CKPT_ASSIGN_OR_RETURN(impl->epoch, load_epoch(options.store));
+  CKPT_ASSIGN_OR_RETURN(uint64_t epoch, load_epoch(options.store));
   if (!options.replication.spare.empty()) {
     CheckpointerImpl* raw = impl.get();
     CKPT_ASSIGN_OR_RETURN(
         impl->spare, PrimaryStream::start(options.replication, options.store, options.store_options,
                                           [raw](const std::string& m) { raw->log(m); }));
   }
-  impl->persister = std::make_unique<JobQueue>();
+  CheckpointerImpl* raw = impl.get();
+  CapturePhase::Config capture{
+      .chunk_size = impl->st->header().chunk_size,
+      .freeze_budget_ms = options.freeze_budget_ms,
+      .attrs = {{"host", host},
+                {"pid", std::to_string(::getpid())},
+                {"program", self_program()},
+                {"ckpt_version", CKPT_VERSION_STRING},
+                {"tracker", impl->tracker_name}},
+      .epoch_attr = impl->spare || epoch > 0 ? std::optional(std::to_string(epoch)) : std::nullopt,
+      .log = [raw](const std::string& m) { raw->log(m); }};
+  impl->capture = std::make_unique<CapturePhase>(*impl->regions, *impl->states, *impl->tracker,
+                                                 *impl->strategy, std::move(capture));
+  impl->persist =
+      std::make_unique<PersistPhase>(*impl->strategy, impl->outcomes, options.on_persisted);
+  impl->persist->add_sink(std::make_unique<LocalCommit>(*impl->st, *impl->pool));
+  if (impl->spare)
+    impl->persist->add_sink(
+        std::make_unique<ReplicationSink>(*impl->spare, options.replication.mode));
+  impl->jobs = std::make_unique<JobQueue>();
   return std::unique_ptr<Checkpointer>(new Checkpointer(std::move(impl)));
 }
 
 Status Checkpointer::protect(std::string_view name, void* addr, size_t len) {
-  impl_->persister->wait_idle();
+  impl_->jobs->wait_idle();
   CKPT_ASSIGN_OR_RETURN(Region * r, impl_->regions->add_range(std::string(name), addr, len));
   if (Status st = impl_->tracker->track_fresh(*r); !st.ok())
     impl_->log("range '" + r->name + "' is checkpointed by hashing every chunk: " + st.message());
@@ -153,7 +116,7 @@ Status Checkpointer::protect(std::string_view name, void* addr, size_t len) {
 }
 
 Status Checkpointer::unprotect(std::string_view name) {
-  impl_->persister->wait_idle();
+  impl_->jobs->wait_idle();
   CKPT_RETURN_IF_ERROR(impl_->lazy->finish());
   Region* r = impl_->regions->find(std::string(name), StreamKind::kRange);
   if (!r) return Status(Code::kNotFound, "unprotect: no range named '" + std::string(name) + "'");
@@ -162,7 +125,7 @@ Status Checkpointer::unprotect(std::string_view name) {
 }
 
 Result<Arena*> Checkpointer::create_arena(std::string_view name, const ArenaOptions& options) {
-  impl_->persister->wait_idle();
+  impl_->jobs->wait_idle();
   std::string n(name);
   if (n.empty() || n.size() > 1024)
     return Status(Code::kInvalidArgument, "create_arena: name must be 1..1024 bytes");
@@ -186,7 +149,7 @@ Arena* Checkpointer::arena(std::string_view name) {
 }
 
 Status Checkpointer::register_file(int fd, std::string_view name, FileMismatch on_mismatch) {
-  impl_->persister->wait_idle();
+  impl_->jobs->wait_idle();
   // The name goes into the checkpoint's file list as a u16-length string.
   if (name.size() > 1024)
     return Status(Code::kInvalidArgument, "register_file: the name of fd " + std::to_string(fd) +
@@ -194,13 +157,13 @@ Status Checkpointer::register_file(int fd, std::string_view name, FileMismatch o
                                               " bytes; a file's name must be at most 1024 bytes");
   // Validate now (a regular file with a path), so the error comes from this call.
   CKPT_ASSIGN_OR_RETURN(FileInfo f, describe_fd(fd, std::string(name), on_mismatch));
-  impl_->files[fd] = {f.name, on_mismatch};
+  impl_->capture->files[fd] = {f.name, on_mismatch};
   return {};
 }
 
 Status Checkpointer::unregister_file(int fd) {
-  impl_->persister->wait_idle();
-  if (impl_->files.erase(fd) == 0)
+  impl_->jobs->wait_idle();
+  if (impl_->capture->files.erase(fd) == 0)
     return Status(Code::kNotFound,
                   "unregister_file: descriptor " + std::to_string(fd) + " is not registered");
   return {};
@@ -224,7 +187,7 @@ Result<std::vector<uint8_t>> Checkpointer::get_blob(std::string_view name) const
 }
 
 Status Checkpointer::remove_blob(std::string_view name) {
-  impl_->persister->wait_idle();
+  impl_->jobs->wait_idle();
   return impl_->regions->remove(std::string(name), StreamKind::kBlob);
 }
 
@@ -247,16 +210,13 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   // Before anything is captured: a label the manifest cannot hold.
   if (Status st = check_labels(options.labels); !st.ok()) return st.with_context("checkpoint");
   const uint64_t tq = monotonic_ns();
-  I.persister->wait_idle();  // at most one checkpoint in flight
+  I.jobs->wait_idle();  // at most one checkpoint in flight
   // The previous checkpoint failed in the background: say so now, not at the next wait().
   // Nothing is captured by this call; the next one tries again (the failure is not sticky).
-  {
-    std::lock_guard<std::mutex> lk(I.mu);
-    if (Status failed = I.take_unreported_failure(); !failed.ok())
-      return failed.with_context(
-          "checkpoint: none taken, because the previous one failed in the background "
-          "(call checkpoint() again to retry)");
-  }
+  if (Status failed = I.outcomes.take_unreported_failure(); !failed.ok())
+    return failed.with_context(
+        "checkpoint: none taken, because the previous one failed in the background "
+        "(call checkpoint() again to retry)");
   // A lazy restore still filling memory completes first: the capture must not race it.
   if (Status st = I.lazy->finish(); !st.ok()) return st.with_context("checkpoint");
   const double queue_ms = double(monotonic_ns() - tq) / 1e6;
@@ -269,119 +229,55 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   m.fanout = I.st->header().fanout;
   m.store_uuid = I.st->header().uuid;
   m.labels = options.labels;
-  // --- the stall: registered threads are stopped from here to resume() ---
-  if (I.pauser) CKPT_RETURN_IF_ERROR(I.pauser->pause());
-  const uint64_t t0 = monotonic_ns();
-  std::vector<CaptureItem> items;
-  auto barrier = I.capture_files();
-  Status st = barrier.ok() ? I.collect(items, options.force_full) : barrier.status();
-  std::vector<std::pair<StreamState*, std::vector<uint64_t>>> collected;
-  for (const auto& it : items) collected.emplace_back(it.state, it.dirty);
-  uint64_t dirty_bytes = 0;
-  for (const auto& it : items) dirty_bytes += it.dirty.size() * uint64_t{m.chunk_size};
-  const uint64_t t_collected = monotonic_ns();
-  Result<Snapshot> snap = st.ok() ? I.strategy->capture(items, m.chunk_size) : Result<Snapshot>(st);
-  uint64_t stall_ns = monotonic_ns() - t0;
-  if (options.at_capture) options.at_capture();
-  if (!snap.ok()) {
-    if (I.pauser) I.pauser->resume();
-    for (auto& [s, d] : collected) s->carry = merge_chunks(s->carry, d, UINT64_MAX);
-    return snap.status().with_context("checkpoint seq " + std::to_string(m.seq) + ": capture");
-  }
-  const std::string used = snap->strategy;
-  m.attrs = {{"host", I.host},
-             {"pid", std::to_string(::getpid())},
-             {"program", I.program},
-             {"ckpt_version", CKPT_VERSION_STRING},
-             {"tracker", I.tracker_name},
-             {"strategy", used}};
-  if (I.spare || I.epoch > 0) m.attrs.push_back({"epoch", std::to_string(I.epoch)});
   const std::string id = m.id_hex();
-  const double stall_ms = double(stall_ns) / 1e6;
-  bool over = !snap->live && stall_ms > I.options.freeze_budget_ms;
-  if (over) m.attrs.push_back({"freeze_budget_exceeded", std::to_string(stall_ms) + " ms"});
-  // The strategy learns from its own part of the stall (collecting is common to all).
-  I.strategy->observe(*snap, dirty_bytes, double(t0 + stall_ns - t_collected) / 1e6, over);
-
-  if (snap->live) {
-    // sync: the writer reads live memory, so everyone stays paused until it is durable.
-    I.persist(std::move(m), std::move(snap).value(), stall_ns, std::move(barrier).value());
-    const double total_ms = double(monotonic_ns() - t0) / 1e6;
-    if (I.pauser) I.pauser->resume();
-    over = total_ms > I.options.freeze_budget_ms;
-    std::lock_guard<std::mutex> lk(I.mu);
-    I.last_stats.queue_ms = queue_ms;
-    if (Status failed = I.take_unreported_failure(); !failed.ok()) return failed;
-    I.last_stats.over_budget = over;
-    if (over) {
-      ++I.overruns;
-      I.log("checkpoint " + id.substr(0, 12) + " stalled the application " +
-            std::to_string(total_ms) + " ms, over the freeze budget of " +
-            std::to_string(I.options.freeze_budget_ms) + " ms (strategy sync)");
-    }
+  ThreadPauser* pauser = I.current_pauser();
+  CKPT_ASSIGN_OR_RETURN(Captured c, I.capture->capture(std::move(m), options, pauser));
+  if (!c.snap.live) {
+    // The application runs again; the persist phase continues in the background.
+    auto job = std::make_shared<Captured>(std::move(c));
+    I.jobs->submit([&I, job, queue_ms] {
+      I.persist->run(std::move(*job));
+      I.outcomes.amend_last_stats(queue_ms, std::nullopt);
+    });
     return id;
   }
-  if (I.pauser) I.pauser->resume();
-  // --- the application runs again; persisting continues in the background ---
-  if (over) {
-    ++I.overruns;
-    I.log("checkpoint " + id.substr(0, 12) + " stalled the application " +
-          std::to_string(stall_ms) + " ms, over the freeze budget of " +
-          std::to_string(I.options.freeze_budget_ms) + " ms (strategy " + used + ")");
+  // sync: the writer reads live memory, so everyone stays paused until it is durable.
+  const uint64_t t0 = monotonic_ns() - c.stall_ns;
+  const std::string strategy = c.snap.strategy;
+  I.persist->run(std::move(c));
+  const double total_ms = double(monotonic_ns() - t0) / 1e6;
+  if (pauser) pauser->resume();
+  if (Status failed = I.outcomes.take_unreported_failure(); !failed.ok()) {
+    I.outcomes.amend_last_stats(queue_ms, std::nullopt);
+    return failed;
   }
-  auto job = std::make_shared<std::pair<Manifest, Snapshot>>(std::move(m), std::move(snap).value());
-  auto fds = std::make_shared<std::vector<std::shared_ptr<UniqueFd>>>(std::move(barrier).value());
-  I.persister->submit([&I, job, fds, stall_ns, queue_ms] {
-    I.persist(std::move(job->first), std::move(job->second), stall_ns, std::move(*fds));
-    std::lock_guard<std::mutex> lk(I.mu);
-    I.last_stats.queue_ms = queue_ms;
-  });
+  I.outcomes.amend_last_stats(queue_ms, I.capture->charge(id, total_ms, strategy));
   return id;
 }
 
 Status Checkpointer::wait() {
-  impl_->persister->wait_idle();
+  impl_->jobs->wait_idle();
   uint64_t seq = 0;
-  {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    Status st = impl_->pending_error;
-    impl_->pending_error = Status();
-    impl_->pending_seq = 0;
-    impl_->unreported_failure = Status();  // reported here, not again by checkpoint()
-    if (!st.ok()) return st;
-    seq = impl_->committed_seq;
-  }
-  return impl_->wait_replicated(seq);
+  CKPT_RETURN_IF_ERROR(impl_->outcomes.take_pending(seq));
+  return impl_->persist->wait_durable(seq);
 }
 
 Status Checkpointer::wait_for(std::string_view id) {
-  impl_->persister->wait_idle();
-  uint64_t seq = 0;
-  {
-    std::lock_guard<std::mutex> lk(impl_->mu);
-    auto it = impl_->outcomes.find(std::string(id));
-    if (it == impl_->outcomes.end())
-      return Status(Code::kNotFound, "checkpoint " + std::string(id) +
-                                         " was not taken by this checkpointer recently");
-    if (!it->second.status.ok()) return it->second.status;
-    seq = it->second.seq;
-  }
-  return impl_->wait_replicated(seq);
+  impl_->jobs->wait_idle();
+  CKPT_ASSIGN_OR_RETURN(uint64_t seq, impl_->outcomes.outcome_of(std::string(id)));
+  return impl_->persist->wait_durable(seq);
 }
 
 Result<std::optional<std::string>> Checkpointer::latest() {
-  impl_->persister->wait_idle();
+  impl_->jobs->wait_idle();
   auto id = impl_->st->resolve("latest");
   if (id.ok()) return std::optional<std::string>(std::move(id).value());
   if (id.status().code() == Code::kNotFound) return std::optional<std::string>();
   return id.status();
 }
 
-CheckpointStats Checkpointer::last_stats() const {
-  std::lock_guard<std::mutex> lk(impl_->mu);
-  return impl_->last_stats;
-}
-uint64_t Checkpointer::budget_overruns() const { return impl_->overruns; }
+CheckpointStats Checkpointer::last_stats() const { return impl_->outcomes.last_stats(); }
+uint64_t Checkpointer::budget_overruns() const { return impl_->capture->overruns(); }
 const std::string& Checkpointer::tracker_name() const { return impl_->tracker_name; }
 const std::string& Checkpointer::strategy_name() const { return impl_->strategy_name; }
 const std::vector<std::string>& Checkpointer::notes() const { return impl_->notes; }

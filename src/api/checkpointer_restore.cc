@@ -1,5 +1,8 @@
 // Checkpointer::restore and the lazy-restore accessors (design.md, Restore).
 #include "api/checkpointer_impl.h"
+#include "restore/files.h"
+#include "restore/restorer.h"
+#include "store/format.h"
 
 namespace ckpt {
 
@@ -9,7 +12,7 @@ Result<CheckpointInfo> Checkpointer::restore(std::string_view ref) {
 
 Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const RestoreOptions& options) {
   CheckpointerImpl& I = *impl_;
-  I.persister->wait_idle();
+  I.jobs->wait_idle();
   CKPT_RETURN_IF_ERROR(I.lazy->finish().with_context("restore"));
   CKPT_ASSIGN_OR_RETURN(Remaps remaps, parse_remaps(options.remap));
   CKPT_ASSIGN_OR_RETURN(FileLock readers, I.st->lock_readers(FileLock::Mode::kShared, "restore"));
@@ -35,8 +38,8 @@ Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const Restore
   auto lazy = restorer.restore(m, options, readers);
   if (!lazy.ok()) return lazy.status().with_context("restore");
   CKPT_RETURN_IF_ERROR(reopen_files(files, remaps).with_context("restore " + checkpoint_name(m)));
-  I.files.clear();
-  for (const auto& f : files) I.files[f.fd] = {f.name, f.on_mismatch};
+  I.capture->files.clear();
+  for (const auto& f : files) I.capture->files[f.fd] = {f.name, f.on_mismatch};
   // Restoring wrote every page: start tracking afresh from the restored state (lazily
   // restored regions are tracked already).
   for (const auto& [key, r] : I.regions->all()) {
@@ -46,8 +49,7 @@ Result<CheckpointInfo> Checkpointer::restore(std::string_view ref, const Restore
         I.log("'" + r->name + "' is checkpointed by hashing every chunk: " + st.message());
     }
   }
-  std::lock_guard<std::mutex> lk(I.mu);
-  I.parent = m.id;
+  I.outcomes.set_parent(m.id);
   return m.info();
 }
 

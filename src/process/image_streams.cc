@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <memory>
 
-#include "store/chunk_source.h"
 #include "store/checkpoint_writer.h"
+#include "store/chunk_source.h"
 #include "store/tree.h"
 #include "util/fs.h"
 #include "util/thread_pool.h"
@@ -89,7 +89,10 @@ Result<Manifest> store_image_dir(StoreImpl& store, Manifest m, const std::string
   }
   ThreadPool pool;
   CheckpointWriter writer(store, pool);
-  return writer.write(std::move(m), streams, frozen_ns, false);
+  return writer.write(std::move(m), streams, [frozen_ns](Manifest& done) {
+    done.capture_us = frozen_ns / 1000;
+    done.stats.capture_ms = double(done.capture_us) / 1000.0;
+  });
 }
 
 Status materialise_images(StoreImpl& store, const Manifest& m, const std::string& dir) {

@@ -197,7 +197,7 @@ Status CheckpointWriter::write_stream(StreamSource& s, CheckpointStats& st) {
 }
 
 Result<Manifest> CheckpointWriter::write(Manifest m, std::vector<StreamSource>& streams,
-                                         uint64_t stall_ns, bool paused_while_persisting) {
+                                         const BeforeCommit& before_commit) {
   // Labels and attributes the manifest cannot hold: refused before anything is written.
   CKPT_RETURN_IF_ERROR(check_manifest(m).with_context("checkpoint seq " + std::to_string(m.seq) +
                                                       " in store " + store_.layout().root +
@@ -232,11 +232,9 @@ Result<Manifest> CheckpointWriter::write(Manifest m, std::vector<StreamSource>& 
   if (st.ok()) st = commit_pack();
   if (st.ok()) {
     // The manifest is written last; its own write is not in the recorded times.
-    uint64_t persist_ns = monotonic_ns() - t0;
-    m.persist_us = persist_ns / 1000;
-    m.capture_us = (stall_ns + (paused_while_persisting ? persist_ns : 0)) / 1000;
+    m.persist_us = (monotonic_ns() - t0) / 1000;
     m.stats.persist_ms = double(m.persist_us) / 1000.0;
-    m.stats.capture_ms = double(m.capture_us) / 1000.0;
+    if (before_commit) before_commit(m);
     st = store_.commit_manifest(m, seal_key_.get());
   }
   if (!st.ok()) {

@@ -9,6 +9,7 @@
 #include <ckpt/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <unordered_set>
@@ -37,12 +38,11 @@ class CheckpointWriter {
   CheckpointWriter(StoreImpl& store, ThreadPool& pool);
 
   // `m` arrives with identity, lineage, labels and attributes filled in; write()
-  // fills streams and stats, commits, and returns it.
-  // `stall_ns`: how long the application has been stalled so far (the capture);
-  // `paused_while_persisting`: the application stays paused until write() returns, so
-  // the recorded stall includes the persist time.
-  Result<Manifest> write(Manifest m, std::vector<StreamSource>& streams, uint64_t stall_ns,
-                         bool paused_while_persisting);
+  // fills streams, stats and the persist time, calls `before_commit` (the caller's
+  // last word on the manifest: the capture time it measured), commits, and returns it.
+  using BeforeCommit = std::function<void(Manifest&)>;
+  Result<Manifest> write(Manifest m, std::vector<StreamSource>& streams,
+                         const BeforeCommit& before_commit = {});
 
  private:
   Status write_stream(StreamSource& s, CheckpointStats& st);
