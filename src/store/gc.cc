@@ -5,6 +5,7 @@
 // restore or verify is reading a pack it removes. A repacked pack is committed before
 // the old one is deleted: a crash in between leaves two copies, never none.
 #include <algorithm>
+#include <map>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -74,9 +75,10 @@ namespace {
 
 // What gc decided for the packs, before it changes anything.
 struct GcPlan {
-  std::vector<std::string> dead;    // hex ids: nothing live, delete first
-  std::vector<std::string> repack;  // hex ids: mostly dead, rewrite
-  uint64_t repack_freed = 0;        // bytes the repack would free
+  std::vector<std::string> dead;                // hex ids: nothing live, delete first
+  std::vector<std::string> repack;              // hex ids: mostly dead, rewrite
+  uint64_t repack_freed = 0;                    // bytes the repack would free
+  std::map<std::string, uint64_t> repack_dead;  // per pack to rewrite: its dead bytes
   std::vector<std::pair<std::string, std::vector<IndexEntry>>> reindex;  // write these .idx
   std::unordered_set<Digest, DigestHash> safe;  // live objects in packs that stay
 };
@@ -156,6 +158,7 @@ void plan_packs(ObjectStore& objects, const std::unordered_set<Digest, DigestHas
     ++rep.packs_repacked;
     rep.bytes_freed += dead_bytes;
     plan.repack_freed += dead_bytes;
+    plan.repack_dead[pack.hex] = dead_bytes;
     plan.repack.push_back(pack.hex);
     for (const auto& e : entries)
       if (live.count(e.id) && !objects.quarantined(pack.id, e)) planned.insert(e.id);
@@ -244,10 +247,11 @@ Status repack(StoreImpl& store, const std::unordered_set<Digest, DigestHash>& li
     }
     return {};
   };
+  uint64_t repack_freed = plan.repack_freed;  // what the rewrites still to come would free
   auto stopped = [&](const Status& st) {
     out.abort();
     rep.packs_repacked = 0;
-    rep.bytes_freed -= std::min(rep.bytes_freed, plan.repack_freed);
+    rep.bytes_freed -= std::min(rep.bytes_freed, repack_freed);
     rep.notes.push_back("repacking stopped, no pack was rewritten (" + st.message() +
                         "); the space of deleted packs was freed; free more space and run "
                         "`ckpt gc` again");
@@ -262,6 +266,10 @@ Status repack(StoreImpl& store, const std::unordered_set<Digest, DigestHash>& li
     if (st.code() == Code::kNoSpace) return stopped(st);
     if (st.code() == Code::kCorruption) {  // keep the pack: a damaged live copy stays put
       --rep.packs_repacked;
+      auto dead = plan.repack_dead.find(hex);
+      const uint64_t kept = dead == plan.repack_dead.end() ? 0 : dead->second;
+      rep.bytes_freed -= std::min(rep.bytes_freed, kept);
+      repack_freed -= std::min(repack_freed, kept);
       rep.notes.push_back("pack " + hex + " was not rewritten: " + st.message() +
                           "; run `ckpt repair`");
       continue;

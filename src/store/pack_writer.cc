@@ -27,6 +27,7 @@ Status PackWriter::open() {
   tmp_path_ = layout_.tmp_dir() + "/" + pack_id_hex(id_) + ".pack.tmp";
   CKPT_ASSIGN_OR_RETURN(fd_, open_file(tmp_path_, O_WRONLY | O_CREAT | O_EXCL));
   open_ = true;
+  broken_ = Status();
   owned_.push_back(encode_pack_header(id_));
   iov_.push_back({owned_.back().data(), owned_.back().size()});
   offset_ = queued_ = owned_.back().size();
@@ -37,6 +38,7 @@ Status PackWriter::open() {
 
 Status PackWriter::append(uint8_t type, uint8_t codec, uint32_t raw_len, const Digest& id,
                           std::span<const uint8_t> stored, bool borrow) {
+  if (!broken_.ok()) return unusable();
   RecordHeader h{type, codec, raw_len, static_cast<uint32_t>(stored.size()), id};
   std::vector<uint8_t> head(format::kRecordHeaderSize);
   encode_record_header(h, head.data());
@@ -51,13 +53,19 @@ Status PackWriter::append(uint8_t type, uint8_t codec, uint32_t raw_len, const D
   return {};
 }
 
+Status PackWriter::unusable() const {
+  return broken_.with_context("pack " + tmp_path_ + " cannot be written after an earlier failure");
+}
+
 Status PackWriter::flush() {
+  if (!broken_.ok()) return unusable();
   for (size_t i = 0; i < iov_.size();) {
     int cnt = static_cast<int>(std::min(kMaxIov, iov_.size() - i));
     ssize_t n = ::writev(fd_.get(), &iov_[i], cnt);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::from_errno(errno, "write " + tmp_path_);
+      broken_ = Status::from_errno(errno, "write " + tmp_path_);
+      return broken_;
     }
     written_ += static_cast<uint64_t>(n);
     // Advance over what was written, splitting a partially written iovec.
@@ -123,6 +131,7 @@ void PackWriter::abort() {
   owned_.clear();
   queued_ = 0;
   entries_.clear();
+  broken_ = Status();
 }
 
 }  // namespace ckpt

@@ -53,6 +53,10 @@ class PackWriter {
   std::vector<struct iovec> iov_;
   std::deque<std::vector<uint8_t>> owned_;
   size_t queued_ = 0;
+  // A failed write leaves the file's length unknown (part of a writev may have landed),
+  // so the writer refuses everything after it with the same error until abort().
+  Status broken_;
+  Status unusable() const;
   uint64_t offset_ = 0;          // bytes in the pack, queued ones included
   uint64_t written_ = 0;         // bytes handed to the kernel
   uint64_t writeback_from_ = 0;  // start of the range not yet pushed to write-back

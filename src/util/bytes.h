@@ -27,8 +27,10 @@ class ByteWriter {
     buf_.insert(buf_.end(), b, b + n);
   }
   void digest(const Digest& d) { raw(d.bytes.data(), d.bytes.size()); }
-  // u16 length + bytes; callers keep strings short (names, labels, attributes).
+  // u16 length + bytes. A longer string is cut at 65,535 bytes, so the encoding is never
+  // corrupt; callers whose strings must survive whole check first (ckpt/limits.h).
   void str(std::string_view s) {
+    if (s.size() > UINT16_MAX) s = s.substr(0, UINT16_MAX);
     u16(static_cast<uint16_t>(s.size()));
     raw(s.data(), s.size());
   }

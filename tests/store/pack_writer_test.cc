@@ -278,6 +278,13 @@ TEST(PackWriterTest, FullDiskFailsWithNoSpaceAndLeavesNothing) {
     ASSERT_FALSE(st.ok());
     EXPECT_EQ(st.code(), Code::kNoSpace) << st.to_string();
     EXPECT_NE(st.message().find(l.L.tmp_dir() + "/"), std::string::npos) << st.message();
+    // Part of a writev may have landed: nothing may be written after the failure (a
+    // retried flush would write those records twice and the index would lie).
+    Status again = w.flush();
+    EXPECT_EQ(again.code(), Code::kNoSpace) << again.to_string();
+    EXPECT_NE(again.message().find("after an earlier failure"), std::string::npos)
+        << again.message();
+    EXPECT_FALSE(append(w, want[0], false).ok());
   }
   EXPECT_TRUE(test::files_in(l.L.tmp_dir(), "").empty());
   EXPECT_TRUE(test::files_in(l.L.packs_dir(), "").empty());
