@@ -113,8 +113,9 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
   CKPT_RETURN_IF_ERROR(impl->st->lock_writer("open a checkpointer on " + options.store));
   // cow saves pages before the application's first write, which only sync-mode
   // write-protect can do: "auto" means uffd-wp-sync for it.
-  std::string tracker = options.tracker;
-  if (options.strategy == "cow" && (tracker == "auto" || tracker.empty())) tracker = "uffd-wp-sync";
+  Tracker tracker = options.tracker;
+  if (options.strategy == Strategy::kCow && tracker == Tracker::kAuto)
+    tracker = Tracker::kUffdWpSync;
   CKPT_ASSIGN_OR_RETURN(impl->tracker, make_dirty_tracker(tracker, &impl->notes));
   impl->tracker_name = impl->tracker->name();
   impl->pool = std::make_unique<ThreadPool>(options.threads);

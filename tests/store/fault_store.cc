@@ -79,8 +79,8 @@ void build(PristineStore& p) {
   o.store_options = p.flavor == Flavor::kEncrypted
                         ? create_encrypted(*p.keys, {p.keys->admin.public_key})
                         : StoreOptions{.create_if_missing = true};
-  o.tracker = "full-scan";
-  o.strategy = "sync";
+  o.tracker = Tracker::kFullScan;
+  o.strategy = Strategy::kSync;
   o.threads = 1;
   auto cp = Checkpointer::open(o);
   ASSERT_TRUE(cp.ok()) << cp.status().to_string();
