@@ -153,4 +153,8 @@ struct RestoreOptions {
   uint64_t background_limit = UINT64_MAX;
 };
 
+// Applies RestoreOptions::remap specs to `path` as a restore would (longest prefix wins);
+// kInvalidArgument for a malformed spec. `ckpt restore-info --remap` shows its result.
+Result<std::string> remap_file_path(const std::string& path, const std::vector<std::string>& specs);
+
 }  // namespace ckpt

@@ -165,10 +165,6 @@ struct RepairReport {
 
 class StoreImpl;
 
-// Applies restore's path remapping ("/old/prefix=/new/prefix" specs, longest prefix wins)
-// to `path`; kInvalidArgument for a malformed spec.
-Result<std::string> remap_file_path(const std::string& path, const std::vector<std::string>& specs);
-
 class Store {
  public:
   // Opens the store at `path`. Fails with kNotFound if it is not a store (and
@@ -208,9 +204,8 @@ class Store {
   // writer is active).
   Result<RepairReport> repair(const RepairOptions& options = {});
 
-  StoreImpl& impl() { return *impl_; }
-
  private:
+  friend StoreImpl& store_impl(Store& store);  // src/store/store_impl.h
   explicit Store(std::unique_ptr<StoreImpl> impl);
   std::unique_ptr<StoreImpl> impl_;
 };

@@ -99,7 +99,7 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
   auto impl = std::make_unique<CheckpointerImpl>();
   impl->options = options;
   CKPT_ASSIGN_OR_RETURN(impl->store, Store::open(options.store, options.store_options));
-  impl->st = &impl->store->impl();
+  impl->st = &store_impl(*impl->store);
   if (impl->st->encrypted())
     CKPT_RETURN_IF_ERROR(impl->st->crypto()->require_write("a checkpointer on " + options.store));
   // A writer given a writer key expects an encrypted store: writing plaintext into one

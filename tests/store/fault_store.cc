@@ -39,7 +39,7 @@ std::string only_new(const std::set<std::string>& before, const std::set<std::st
 
 // Which packs (and data keys) hold the objects checkpoint `r` references.
 void record_dependencies(Store& store, CheckpointRecord& r) {
-  StoreImpl& impl = store.impl();
+  StoreImpl& impl = store_impl(store);
   auto m = impl.manifest_contents(r.id);
   ASSERT_TRUE(m.ok()) << m.status().to_string();
   auto objects = impl.objects();
