@@ -1,4 +1,4 @@
-// Application-driven checkpointing (seed 003): the application registers the memory
+// Application-driven checkpointing (docs/design.md): the application registers the memory
 // that holds its state, calls checkpoint() at consistent points, and after a crash a
 // new process calls restore() to get that state back.
 //
@@ -61,11 +61,11 @@ class Checkpointer {
   // An arena created by create_arena() or re-created by restore(); nullptr if none.
   Arena* arena(std::string_view name);
 
-  // Open files (seeds 001, 003). Each checkpoint records the file's path, open flags,
-  // offset, mode and size; restore re-opens it under the same descriptor number at the
-  // recorded offset (after checking its size, see FileMismatch). Durability barrier:
-  // before a checkpoint commits, every registered file is fdatasync'd, so a restored
-  // process never "remembers" a write the disk lost.
+  // Open files (docs/design.md, "Open files and the durability barrier"). Each checkpoint
+  // records the file's path, open flags, offset, mode and size; restore re-opens it under
+  // the same descriptor number at the recorded offset (after checking its size, see
+  // FileMismatch). Durability barrier: before a checkpoint commits, every registered file
+  // is fdatasync'd, so a restored process never "remembers" a write the disk lost.
   // kInvalidArgument for a name over 1024 bytes (empty: "fd<N>").
   Status register_file(int fd, std::string_view name = {},
                        FileMismatch on_mismatch = FileMismatch::kFail);

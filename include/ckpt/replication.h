@@ -1,4 +1,4 @@
-// Hot spare (seed 003): a primary streams every checkpoint to a spare over an
+// Hot spare: a primary streams every checkpoint to a spare over an
 // authenticated, encrypted TCP connection; when the primary is lost the spare takes
 // over with the latest checkpoint it committed. See docs/replication.md.
 //

@@ -30,8 +30,8 @@ constexpr size_t kHuge = 2u << 20;
 
 }  // namespace
 
-// Start-up self-test (KERNEL.md): on a scratch region, a written page, a page dropped
-// with MADV_DONTNEED and a dropped huge page must all be reported, and an untouched
+// Start-up self-test (docs/design.md, "Dirty trackers"): on a scratch region, a written page, a
+// page dropped with MADV_DONTNEED and a dropped huge page must all be reported, and an untouched
 // page must not be. A tracker that fails is not used.
 Status self_test(DirtyTracker& tracker) {
   const size_t len = 3 * kHuge;
