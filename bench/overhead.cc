@@ -95,8 +95,8 @@ void overhead(const Config& c, Report& rep) {
 
   TempDir tmp(c.dir);
   ckpt::Options o = ckpt_options(tmp.path + "/store");
-  o.tracker = "auto";
-  o.strategy = "auto";
+  o.tracker = ckpt::Tracker::kAuto;
+  o.strategy = ckpt::Strategy::kAuto;
   o.log = [](std::string_view m) {
     std::fprintf(stderr, "ckpt-bench: ckpt: %.*s\n", int(m.size()), m.data());
   };

@@ -104,9 +104,9 @@ void ckpt_strategy(const Config& c, Report& rep, const Plan& plan, const std::st
   mem.fill(fill);  // populate before protect(): protecting first would prevent THP
   TempDir tmp(c.dir);
   ckpt::Options o = ckpt_options(tmp.path + "/store");
-  // cow needs the sync-mode userfaultfd tracker; everything else uses the default one.
-  o.tracker = strategy == "cow" ? "uffd-wp-sync" : "auto";
-  o.strategy = strategy;
+  // Tracker kAuto: the sync-mode userfaultfd tracker for cow, the default one otherwise.
+  o.tracker = ckpt::Tracker::kAuto;
+  o.strategy = take(ckpt::parse_strategy(strategy), "strategy");
   o.log = [](std::string_view m) {
     std::fprintf(stderr, "ckpt-bench: ckpt: %.*s\n", int(m.size()), m.data());
   };

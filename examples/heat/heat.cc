@@ -73,7 +73,8 @@ struct Args {
   std::string store;
   uint64_t n = 0, steps = 0, every = kDefaultEvery;
   bool quiet = false;
-  std::string tracker = "auto", strategy = "auto";
+  ckpt::Tracker tracker = ckpt::Tracker::kAuto;
+  ckpt::Strategy strategy = ckpt::Strategy::kAuto;
   std::string writer_key, identity;  // encrypted stores
   std::string policy_name = "every", mtbf, interval;
   ckpt::Policy policy;
@@ -87,6 +88,15 @@ struct Args {
 
 ckpt::Status usage(const std::string& why) {
   return ckpt::Status(ckpt::Code::kInvalidArgument, why + " (ckpt-heat --help shows the options)");
+}
+
+// A flag's value as parse_tracker() / parse_strategy() read it (their error lists the
+// valid names).
+template <typename T>
+ckpt::Status parsed(const std::string& flag, ckpt::Result<T> value, T& out) {
+  if (!value.ok()) return usage(flag + ": " + value.status().message());
+  out = *value;
+  return {};
 }
 
 // Builds a.policy from --policy and its parameter (--every, --interval or --mtbf).
@@ -150,9 +160,9 @@ ckpt::Status parse(int argc, char** argv, Args& a) {
     if (arg == "--store")
       a.store = val;
     else if (arg == "--tracker")
-      a.tracker = val;
+      st = parsed(arg, ckpt::parse_tracker(val), a.tracker);
     else if (arg == "--strategy")
-      a.strategy = val;
+      st = parsed(arg, ckpt::parse_strategy(val), a.strategy);
     else if (arg == "--restore" && (val == "auto" || val == "eager" || val == "lazy"))
       a.restore = val == "auto"    ? ckpt::RestoreMode::kAuto
                   : val == "eager" ? ckpt::RestoreMode::kEager

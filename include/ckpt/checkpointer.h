@@ -1,4 +1,4 @@
-// Application-driven checkpointing (seed 003): the application registers the memory
+// Application-driven checkpointing (docs/design.md): the application registers the memory
 // that holds its state, calls checkpoint() at consistent points, and after a crash a
 // new process calls restore() to get that state back.
 //
@@ -14,6 +14,7 @@
 
 #include <ckpt/arena.h>
 #include <ckpt/limits.h>
+#include <ckpt/options.h>
 #include <ckpt/replication.h>
 #include <ckpt/status.h>
 #include <ckpt/store.h>
@@ -40,82 +41,6 @@ struct CheckpointOutcome {
   CheckpointStats stats;            // of the committed checkpoint (all zero on failure)
 };
 
-struct Options {
-  std::string store;  // store directory; created if missing
-  StoreOptions store_options = {.create_if_missing = true};
-  // Dirty tracker: "auto" (uffd-wp-async, else soft-dirty, else full-scan), or one of
-  // "uffd-wp-async", "soft-dirty", "mprotect", "full-scan". A named tracker that fails
-  // its start-up self-test is an error; "auto" falls back and says why in notes().
-  std::string tracker = "auto";
-  // Capture strategy: "auto" (stop-and-copy or fork, per checkpoint), "stop-and-copy",
-  // "fork", or "sync" (no copy: the caller stays paused until the checkpoint is durable).
-  std::string strategy = "auto";
-  // Worker threads for copying, hashing and compression (0: number of CPUs).
-  unsigned threads = 0;
-  // Freeze budget: a capture that stalls the application longer than this still
-  // completes, but is reported (CheckpointStats::over_budget, the manifest attribute
-  // "freeze_budget_exceeded", the log) and makes the auto strategy adapt.
-  double freeze_budget_ms = 500;
-  // Where warnings go (freeze budget exceeded, tracker fallbacks). Default: stderr.
-  std::function<void(std::string_view)> log;
-  // Hot spare: stream every committed checkpoint to a spare (docs/replication.md).
-  ReplicationOptions replication;
-  // Called once per checkpoint, as soon as its write ends: committed, or failed (the
-  // next checkpoint() or wait() reports that failure as well). Lets a program report
-  // what is durable, not merely captured, without waiting for it. Runs on the thread
-  // that writes checkpoints (the caller's for strategy "sync"), one call at a time in
-  // checkpoint order; it must not call this Checkpointer, and the next write waits
-  // for it to return.
-  std::function<void(const CheckpointOutcome&)> on_persisted;
-};
-
-// RestoreMode::kAuto restores streams smaller than this eagerly: setting up a lazy stream
-// costs more than reading it.
-inline constexpr uint64_t kLazyRestoreMinBytes = uint64_t{1} << 20;
-
-enum class RestoreMode {
-  // Lazy for every stream that can be (see kLazy) and is at least 1 MiB, eager for the
-  // rest; eager everywhere when the dirty tracker is not uffd-wp-async.
-  kAuto,
-  kEager,  // read every page before restore() returns
-  // restore() returns once memory is emptied and registered; pages arrive on first touch
-  // (userfaultfd missing mode) and from a background stream. Applies to arenas and to
-  // page-aligned ranges of private anonymous memory; blobs and other ranges are eager.
-  // kUnsupported when the dirty tracker is not uffd-wp-async.
-  kLazy,
-};
-
-struct RestoreOptions {
-  // Path remapping for registered files, "/old/prefix=/new/prefix" (longest prefix wins),
-  // e.g. for a restore on another machine.
-  std::vector<std::string> remap;
-  bool reopen_files = true;  // false: restore memory only
-  RestoreMode mode = RestoreMode::kAuto;
-  // Lazy: chunks installed after each faulting chunk (read-ahead).
-  uint32_t readahead_chunks = 16;
-  // Lazy: bytes the background stream installs before it stops; the rest then arrives
-  // on first touch only (or when wait_restored() or the next checkpoint completes it).
-  uint64_t background_limit = UINT64_MAX;
-};
-
-// A lazy restore's progress (the latest one; all zero if none happened).
-struct RestoreProgress {
-  bool active = false;            // pages are still missing
-  uint64_t total_bytes = 0;       // bytes of the lazily restored streams
-  uint64_t resident_bytes = 0;    // of which restored (zero chunks count when reached)
-  uint64_t faults = 0;            // first touches answered
-  uint64_t background_bytes = 0;  // restored by the background stream
-  double resident_ms = 0;         // from restore() to the last page (0 while active)
-};
-
-struct CheckpointOptions {
-  std::vector<std::string> labels;
-  bool force_full = false;  // ignore dirty tracking; look at every page
-  // Called at the capture instant, while registered threads are paused and before any
-  // of them runs again (tests use it to record what the checkpoint must contain).
-  std::function<void()> at_capture;
-};
-
 class CheckpointerImpl;
 
 class Checkpointer {
@@ -136,11 +61,11 @@ class Checkpointer {
   // An arena created by create_arena() or re-created by restore(); nullptr if none.
   Arena* arena(std::string_view name);
 
-  // Open files (seeds 001, 003). Each checkpoint records the file's path, open flags,
-  // offset, mode and size; restore re-opens it under the same descriptor number at the
-  // recorded offset (after checking its size, see FileMismatch). Durability barrier:
-  // before a checkpoint commits, every registered file is fdatasync'd, so a restored
-  // process never "remembers" a write the disk lost.
+  // Open files (docs/design.md, "Open files and the durability barrier"). Each checkpoint
+  // records the file's path, open flags, offset, mode and size; restore re-opens it under
+  // the same descriptor number at the recorded offset (after checking its size, see
+  // FileMismatch). Durability barrier: before a checkpoint commits, every registered file
+  // is fdatasync'd, so a restored process never "remembers" a write the disk lost.
   // kInvalidArgument for a name over 1024 bytes (empty: "fd<N>").
   Status register_file(int fd, std::string_view name = {},
                        FileMismatch on_mismatch = FileMismatch::kFail);

@@ -66,7 +66,7 @@ int ckpt_wait(ckpt_t* h);
 /* 1 and the id if the store has a checkpoint, 0 if none, <0 on error. */
 int ckpt_latest(ckpt_t* h, char id_out[CKPT_ID_LEN]);
 /* ref: "latest", an id or a unique prefix; NULL means "latest". Restores with the
-   default mode: lazily where the dirty tracker allows (see RestoreMode in checkpointer.h). */
+   default mode: lazily where the dirty tracker allows (see RestoreMode in options.h). */
 int ckpt_restore(ckpt_t* h, const char* ref);
 /* The same with a mode: CKPT_RESTORE_AUTO, CKPT_RESTORE_EAGER or CKPT_RESTORE_LAZY. */
 enum { CKPT_RESTORE_AUTO = 0, CKPT_RESTORE_EAGER = 1, CKPT_RESTORE_LAZY = 2 };

@@ -1,6 +1,6 @@
-// When to checkpoint (seeds 001, 002). A worker loop asks a Policy "is a checkpoint due?"
-// once per step; the policy answers from the step number or the time since the last
-// checkpoint, and re-evaluates its interval as measured checkpoint costs come in.
+// When to checkpoint (docs/runtime.md, "ckpt::Policy"). A worker loop asks a Policy "is a
+// checkpoint due?" once per step; the policy answers from the step number or the time since the
+// last checkpoint, and re-evaluates its interval as measured checkpoint costs come in.
 //
 //   auto policy = ckpt::Policy::young(3600);          // MTBF one hour
 //   for (uint64_t s = 1; ...; ++s) {

@@ -1,4 +1,4 @@
-// Hot spare (seed 003): a primary streams every checkpoint to a spare over an
+// Hot spare: a primary streams every checkpoint to a spare over an
 // authenticated, encrypted TCP connection; when the primary is lost the spare takes
 // over with the latest checkpoint it committed. See docs/replication.md.
 //
@@ -13,6 +13,7 @@
 //             cp->restore("latest");  // and carry on as the primary
 #pragma once
 
+#include <ckpt/options.h>
 #include <ckpt/status.h>
 #include <ckpt/store.h>
 
@@ -23,32 +24,6 @@
 #include <string_view>
 
 namespace ckpt {
-
-enum class ReplicationMode {
-  // Checkpointer::wait() returns once the spare has committed every checkpoint taken so
-  // far, wait_for(id) once it holds `id` or a newer one (output commit, Remus): release
-  // output that depends on state only after it.
-  kSync,
-  // wait() returns once the checkpoint is durable locally; the spare follows behind,
-  // at most max_lag checkpoints (checkpoint() blocks beyond that).
-  kAsync,
-};
-
-struct ReplicationOptions {
-  std::string spare;     // "host:port" of the spare; empty: no replication
-  std::string psk_file;  // 32-byte pre-shared key (`ckpt keygen --psk FILE`)
-  ReplicationMode mode = ReplicationMode::kSync;
-  uint32_t heartbeat_ms = 50;  // a heartbeat goes out after this much silence
-  uint32_t timeout_ms = 500;   // nothing heard for this long: the peer is lost
-  uint32_t max_lag = 8;        // checkpoints the spare may be behind before checkpoint() waits
-  // Sync: how long wait() waits for the spare before it fails (0: forever). The
-  // checkpoint stays committed locally and is shipped when the spare is back.
-  uint32_t sync_timeout_ms = 0;
-  // Called once, from the replication thread, when the spare refuses this primary
-  // because a takeover happened (its epoch is newer): this process is no longer the
-  // primary and must stop serving. Every later wait() fails with kFailedPrecondition.
-  std::function<void(const std::string& why)> on_fenced;
-};
 
 // What the primary's replication stream is doing (Checkpointer::replication_state()).
 struct ReplicationState {

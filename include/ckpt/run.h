@@ -1,4 +1,4 @@
-// Worker-loop restart (seed 003). A program is structured as init + worker: on a fresh
+// Worker-loop restart (docs/runtime.md). A program is structured as init + worker: on a fresh
 // start ckpt::run() calls init (build the state) then worker; when the store already
 // holds a checkpoint it restores it and calls worker directly, skipping init. The
 // worker asks a ckpt::Loop at each safe point whether to checkpoint (policy, SIGUSR1)
@@ -39,7 +39,7 @@
 
 namespace ckpt {
 
-// Save/restore hooks for state ckpt cannot see (seed 003 §3: screen state, a socket's
+// Save/restore hooks for state ckpt cannot see (docs/runtime.md, "Hooks": screen state, a socket's
 // peer, a device's mode). `save` runs before every checkpoint a Loop takes and its bytes
 // are stored as the blob "hook/<name>"; `restore` gets those bytes back after run()
 // restored a checkpoint, before the worker starts.

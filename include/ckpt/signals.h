@@ -1,6 +1,6 @@
-// Operator signals (seed 000): SIGUSR1 asks for a checkpoint at the next safe point,
-// SIGTERM for a final checkpoint and a clean exit. The handlers only store to
-// lock-free atomics; the application (or ckpt::Loop) polls the flags at its safe points.
+// Operator signals (docs/runtime.md, "Signals"): SIGUSR1 asks for a checkpoint at the next safe
+// point, SIGTERM for a final checkpoint and a clean exit. The handlers only store to lock-free
+// atomics; the application (or ckpt::Loop) polls the flags at its safe points.
 //
 //   ckpt::install_signal_handlers();
 //   while (work()) {

@@ -77,13 +77,19 @@ class [[nodiscard]] Result {
 
 }  // namespace ckpt
 
-// Internal convenience: return early on error.
+// Public helpers for code built on ckpt (docs/api.md, "Errors"); the library uses them too.
+// CKPT_RETURN_IF_ERROR(expr): returns the Status `expr` from the enclosing function
+// (which returns a Status or a Result<T>) unless it is OK.
 #define CKPT_RETURN_IF_ERROR(expr) \
   do {                             \
     ::ckpt::Status _st = (expr);   \
     if (!_st.ok()) return _st;     \
   } while (0)
 
+// CKPT_ASSIGN_OR_RETURN(lhs, expr): returns the status of the Result `expr` unless it is
+// OK, else moves its value into `lhs`, which may declare a variable
+// (CKPT_ASSIGN_OR_RETURN(auto cp, Checkpointer::open(o))). It expands to several statements:
+// brace it as the body of an if or a loop.
 #define CKPT_CONCAT_INNER(a, b) a##b
 #define CKPT_CONCAT(a, b) CKPT_CONCAT_INNER(a, b)
 #define CKPT_ASSIGN_OR_RETURN(lhs, expr) \

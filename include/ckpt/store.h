@@ -7,6 +7,7 @@
 // prune or gc) at a time, enforced with a lock file; see docs/design.md.
 #pragma once
 
+#include <ckpt/options.h>
 #include <ckpt/status.h>
 #include <ckpt/types.h>
 
@@ -18,23 +19,6 @@
 #include <vector>
 
 namespace ckpt {
-
-struct StoreOptions {
-  bool create_if_missing = false;
-  uint32_t chunk_size = 4096;  // new stores only: power of two, >= 4096
-  bool compress = true;        // zstd per chunk, kept only when it saves space
-  int zstd_level = 1;
-  // Encryption (docs/security.md). New stores only: recipients' public key files (from
-  // `ckpt keygen`); a non-empty list creates an encrypted store, and its writer key is
-  // written to `writer_key`.
-  std::vector<std::string> recipients;
-  // Encrypted stores: the writer key file, needed to write checkpoints (a recipient's
-  // identity works too).
-  std::string writer_key;
-  // Encrypted stores: a recipient's private key file, needed to read checkpoint contents
-  // (restore, read_stream, verify of data). Without it listing and structural checks work.
-  std::string identity;
-};
 
 struct StoreSummary {
   std::string path;
@@ -181,10 +165,6 @@ struct RepairReport {
 
 class StoreImpl;
 
-// Applies restore's path remapping ("/old/prefix=/new/prefix" specs, longest prefix wins)
-// to `path`; kInvalidArgument for a malformed spec.
-Result<std::string> remap_file_path(const std::string& path, const std::vector<std::string>& specs);
-
 class Store {
  public:
   // Opens the store at `path`. Fails with kNotFound if it is not a store (and
@@ -224,9 +204,8 @@ class Store {
   // writer is active).
   Result<RepairReport> repair(const RepairOptions& options = {});
 
-  StoreImpl& impl() { return *impl_; }
-
  private:
+  friend StoreImpl& store_impl(Store& store);  // src/store/store_impl.h
   explicit Store(std::unique_ptr<StoreImpl> impl);
   std::unique_ptr<StoreImpl> impl_;
 };

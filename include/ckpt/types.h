@@ -82,4 +82,14 @@ struct CheckpointInfo {
   CheckpointStats stats;
 };
 
+// A lazy restore's progress (the latest one; all zero if none happened).
+struct RestoreProgress {
+  bool active = false;            // pages are still missing
+  uint64_t total_bytes = 0;       // bytes of the lazily restored streams
+  uint64_t resident_bytes = 0;    // of which restored (zero chunks count when reached)
+  uint64_t faults = 0;            // first touches answered
+  uint64_t background_bytes = 0;  // restored by the background stream
+  double resident_ms = 0;         // from restore() to the last page (0 while active)
+};
+
 }  // namespace ckpt

@@ -45,7 +45,7 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
   auto impl = std::make_unique<CheckpointerImpl>();
   impl->options = options;
   CKPT_ASSIGN_OR_RETURN(impl->store, Store::open(options.store, options.store_options));
-  impl->st = &impl->store->impl();
+  impl->st = &store_impl(*impl->store);
   if (impl->st->encrypted())
     CKPT_RETURN_IF_ERROR(impl->st->crypto()->require_write("a checkpointer on " + options.store));
   // A writer given a writer key expects an encrypted store: writing plaintext into one
@@ -59,8 +59,9 @@ Result<std::unique_ptr<Checkpointer>> Checkpointer::open(const Options& options)
   CKPT_RETURN_IF_ERROR(impl->st->lock_writer("open a checkpointer on " + options.store));
   // cow saves pages before the application's first write, which only sync-mode
   // write-protect can do: "auto" means uffd-wp-sync for it.
-  std::string tracker = options.tracker;
-  if (options.strategy == "cow" && (tracker == "auto" || tracker.empty())) tracker = "uffd-wp-sync";
+  Tracker tracker = options.tracker;
+  if (options.strategy == Strategy::kCow && tracker == Tracker::kAuto)
+    tracker = Tracker::kUffdWpSync;
   CKPT_ASSIGN_OR_RETURN(impl->tracker, make_dirty_tracker(tracker, &impl->notes));
   impl->tracker_name = impl->tracker->name();
   impl->pool = std::make_unique<ThreadPool>(options.threads);

@@ -10,7 +10,7 @@ namespace ckpt {
 namespace {
 
 Result<crypt::StoreCrypto*> crypto_of(Store& store) {
-  crypt::StoreCrypto* c = store.impl().crypto();
+  crypt::StoreCrypto* c = store_impl(store).crypto();
   if (!c)
     return Status(Code::kFailedPrecondition,
                   "store " + store.path() +
@@ -46,7 +46,7 @@ Result<std::vector<std::string>> store_recipients(Store& store) {
 Status add_recipient(Store& store, const std::string& public_key_file) {
   CKPT_ASSIGN_OR_RETURN(crypt::StoreCrypto * c, crypto_of(store));
   CKPT_ASSIGN_OR_RETURN(crypt::PublicKey pub, crypt::load_public_key(public_key_file));
-  CKPT_RETURN_IF_ERROR(store.impl().lock_writer("recipient add"));
+  CKPT_RETURN_IF_ERROR(store_impl(store).lock_writer("recipient add"));
   CKPT_ASSIGN_OR_RETURN(crypt::Recipients r, c->recipients());
   if (std::find(r.keys.begin(), r.keys.end(), pub) == r.keys.end()) r.keys.push_back(pub);
   return c->set_recipients(r.keys);
@@ -55,7 +55,7 @@ Status add_recipient(Store& store, const std::string& public_key_file) {
 Status remove_recipient(Store& store, const std::string& public_key_file) {
   CKPT_ASSIGN_OR_RETURN(crypt::StoreCrypto * c, crypto_of(store));
   CKPT_ASSIGN_OR_RETURN(crypt::PublicKey pub, crypt::load_public_key(public_key_file));
-  CKPT_RETURN_IF_ERROR(store.impl().lock_writer("recipient remove"));
+  CKPT_RETURN_IF_ERROR(store_impl(store).lock_writer("recipient remove"));
   CKPT_ASSIGN_OR_RETURN(crypt::Recipients r, c->recipients());
   if (std::erase(r.keys, pub) == 0)
     return Status(Code::kNotFound, "recipient " + crypt::fingerprint_hex(pub) + " (" +
@@ -67,14 +67,14 @@ Status remove_recipient(Store& store, const std::string& public_key_file) {
 Result<uint64_t> rewrap_add_recipient(Store& store, const std::string& public_key_file) {
   CKPT_ASSIGN_OR_RETURN(crypt::StoreCrypto * c, crypto_of(store));
   CKPT_ASSIGN_OR_RETURN(crypt::PublicKey pub, crypt::load_public_key(public_key_file));
-  CKPT_RETURN_IF_ERROR(store.impl().lock_writer("rewrap"));
+  CKPT_RETURN_IF_ERROR(store_impl(store).lock_writer("rewrap"));
   return c->rewrap_add(pub);
 }
 
 Result<uint64_t> rewrap_remove_recipient(Store& store, const std::string& public_key_file) {
   CKPT_ASSIGN_OR_RETURN(crypt::StoreCrypto * c, crypto_of(store));
   CKPT_ASSIGN_OR_RETURN(crypt::PublicKey pub, crypt::load_public_key(public_key_file));
-  CKPT_RETURN_IF_ERROR(store.impl().lock_writer("rewrap"));
+  CKPT_RETURN_IF_ERROR(store_impl(store).lock_writer("rewrap"));
   return c->rewrap_remove(pub);
 }
 

@@ -20,12 +20,6 @@ const char* stream_kind_name(StreamKind kind) {
   return "unknown";
 }
 
-Result<std::string> remap_file_path(const std::string& path,
-                                    const std::vector<std::string>& specs) {
-  CKPT_ASSIGN_OR_RETURN(Remaps remaps, parse_remaps(specs));
-  return remap_path(path, remaps);
-}
-
 Store::Store(std::unique_ptr<StoreImpl> impl) : impl_(std::move(impl)) {}
 Store::~Store() = default;
 

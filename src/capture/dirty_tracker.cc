@@ -9,6 +9,7 @@
 #include "capture/dirty_softdirty.h"
 #include "capture/dirty_uffd.h"
 #include "capture/dirty_uffd_sync.h"
+#include "util/enum_names.h"
 
 namespace ckpt {
 
@@ -29,8 +30,8 @@ constexpr size_t kHuge = 2u << 20;
 
 }  // namespace
 
-// Start-up self-test (KERNEL.md): on a scratch region, a written page, a page dropped
-// with MADV_DONTNEED and a dropped huge page must all be reported, and an untouched
+// Start-up self-test (docs/design.md, "Dirty trackers"): on a scratch region, a written page, a
+// page dropped with MADV_DONTNEED and a dropped huge page must all be reported, and an untouched
 // page must not be. A tracker that fails is not used.
 Status self_test(DirtyTracker& tracker) {
   const size_t len = 3 * kHuge;
@@ -85,45 +86,86 @@ Result<DirtyTracker::MissingPages> DirtyTracker::track_missing(Region&, uint64_t
                 std::string("lazy restore needs the uffd-wp-async tracker, not ") + name());
 }
 
-Result<std::unique_ptr<DirtyTracker>> make_one(const std::string& name) {
-  if (name == "full-scan") return std::unique_ptr<DirtyTracker>(new FullScanTracker);
-  Result<std::unique_ptr<DirtyTracker>> t = Status(Code::kInvalidArgument, "");
-  if (name == "uffd-wp-async")
-    t = UffdAsyncTracker::create();
-  else if (name == "uffd-wp-sync")
-    t = UffdSyncTracker::create();
-  else if (name == "soft-dirty")
-    t = SoftDirtyTracker::create();
-  else if (name == "mprotect")
-    t = MprotectTracker::create();
-  else
-    return Status(Code::kInvalidArgument,
-                  "unknown dirty tracker '" + name +
-                      "' (available: auto, uffd-wp-async, uffd-wp-sync, soft-dirty, mprotect, "
-                      "full-scan)");
+namespace {
+
+constexpr std::pair<Tracker, std::string_view> kTrackerNames[] = {
+    {Tracker::kAuto, "auto"},
+    {Tracker::kUffdWpAsync, "uffd-wp-async"},
+    {Tracker::kUffdWpSync, "uffd-wp-sync"},
+    {Tracker::kSoftDirty, "soft-dirty"},
+    {Tracker::kMprotect, "mprotect"},
+    {Tracker::kFullScan, "full-scan"},
+};
+
+}  // namespace
+
+std::string_view tracker_name(Tracker tracker) {
+  return enum_name<Tracker>(kTrackerNames, tracker);
+}
+
+Result<Tracker> parse_tracker(std::string_view name) {
+  return parse_enum_name<Tracker>(kTrackerNames, name, "dirty tracker");
+}
+
+Result<std::unique_ptr<DirtyTracker>> make_one(Tracker which) {
+  Result<std::unique_ptr<DirtyTracker>> t = Status(Code::kInternal, "");
+  switch (which) {
+    case Tracker::kFullScan:
+      return std::unique_ptr<DirtyTracker>(new FullScanTracker);
+    case Tracker::kUffdWpAsync:
+      t = UffdAsyncTracker::create();
+      break;
+    case Tracker::kUffdWpSync:
+      t = UffdSyncTracker::create();
+      break;
+    case Tracker::kSoftDirty:
+      t = SoftDirtyTracker::create();
+      break;
+    case Tracker::kMprotect:
+      t = MprotectTracker::create();
+      break;
+    case Tracker::kAuto:
+      return Status(Code::kInvalidArgument, "a named dirty tracker is needed here, not auto");
+  }
   if (!t.ok()) return t.status();
   CKPT_RETURN_IF_ERROR(self_test(**t));
   return t;
 }
 
+Result<std::unique_ptr<DirtyTracker>> make_one(const std::string& name) {
+  CKPT_ASSIGN_OR_RETURN(Tracker which, parse_tracker(name));
+  return make_one(which);
+}
+
 const std::vector<std::string>& tracker_names() {
-  static const std::vector<std::string> names = {"uffd-wp-async", "uffd-wp-sync", "soft-dirty",
-                                                 "mprotect", "full-scan"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const auto& [t, n] : kTrackerNames)
+      if (t != Tracker::kAuto) v.emplace_back(n);
+    return v;
+  }();
   return names;
+}
+
+Result<std::unique_ptr<DirtyTracker>> make_dirty_tracker(Tracker which,
+                                                         std::vector<std::string>* notes) {
+  if (which != Tracker::kAuto) return make_one(which);
+  // auto: the first that works, in order of cost. mprotect is not chosen automatically:
+  // it breaks kernel writes into tracked memory (EFAULT), which an application that did
+  // not ask for it cannot expect.
+  for (Tracker t : {Tracker::kUffdWpAsync, Tracker::kSoftDirty}) {
+    auto made = make_one(t);
+    if (made.ok()) return made;
+    if (notes)
+      notes->push_back(std::string(tracker_name(t)) + " unavailable: " + made.status().message());
+  }
+  return make_one(Tracker::kFullScan);
 }
 
 Result<std::unique_ptr<DirtyTracker>> make_dirty_tracker(const std::string& name,
                                                          std::vector<std::string>* notes) {
-  if (name != "auto" && !name.empty()) return make_one(name);
-  // auto: the first that works, in order of cost. mprotect is not chosen automatically:
-  // it breaks kernel writes into tracked memory (EFAULT), which an application that did
-  // not ask for it cannot expect.
-  for (const std::string n : {"uffd-wp-async", "soft-dirty"}) {
-    auto t = make_one(n);
-    if (t.ok()) return t;
-    if (notes) notes->push_back(n + " unavailable: " + t.status().message());
-  }
-  return make_one("full-scan");
+  CKPT_ASSIGN_OR_RETURN(Tracker which, parse_tracker(name));
+  return make_dirty_tracker(which, notes);
 }
 
 }  // namespace ckpt

@@ -1,10 +1,12 @@
 // Dirty trackers tell a checkpoint which chunks of a region may have changed since the
-// previous one: userfaultfd write-protect + PAGEMAP_SCAN (dirty_uffd), soft-dirty
+// previous one: userfaultfd write-protect + PAGEMAP_SCAN (dirty_uffd), its sync mode with a
+// fault-handler thread (dirty_uffd_sync, which the cow strategy needs), soft-dirty
 // (dirty_softdirty), mprotect + SIGSEGV (dirty_mprotect), and the universal fallback,
 // full scan, which reports "unknown" so the writer hashes every chunk and the hash
 // comparison with the previous tree finds the changes (block hashing).
 #pragma once
 
+#include <ckpt/options.h>
 #include <ckpt/status.h>
 
 #include <functional>
@@ -48,14 +50,19 @@ class DirtyTracker {
   virtual Result<MissingPages> track_missing(Region& region, uint64_t missing_len);
 };
 
-// "auto" | "uffd-wp-async" | "soft-dirty" | "mprotect" | "full-scan". Every tracker but
-// full-scan must pass a start-up self-test; a named one that fails is an error, while
-// "auto" falls back (uffd-wp-async, soft-dirty, full-scan) and says why in `notes`.
+// Every tracker but full-scan must pass a start-up self-test; a named one that fails is
+// an error, while Tracker::kAuto falls back (uffd-wp-async, soft-dirty, full-scan) and
+// says why in `notes`. The string forms take the names of parse_tracker().
+Result<std::unique_ptr<DirtyTracker>> make_dirty_tracker(Tracker which,
+                                                         std::vector<std::string>* notes = nullptr);
 Result<std::unique_ptr<DirtyTracker>> make_dirty_tracker(const std::string& name,
                                                          std::vector<std::string>* notes = nullptr);
+// Every named tracker ("uffd-wp-async", "uffd-wp-sync", ..., "full-scan"; not "auto").
 const std::vector<std::string>& tracker_names();
 // The self-test on its own (ckpt check runs it for every tracker).
 Status self_test(DirtyTracker& tracker);
+// One named tracker, self-tested, with no fallback (kInvalidArgument for auto).
+Result<std::unique_ptr<DirtyTracker>> make_one(Tracker which);
 Result<std::unique_ptr<DirtyTracker>> make_one(const std::string& name);
 
 }  // namespace ckpt

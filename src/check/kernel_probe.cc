@@ -432,7 +432,7 @@ FeatureCheck check_thp() {
   c.detail = "enabled=" + mode +
              "; protect after populating to keep huge pages (write-protecting unpopulated memory "
              "installs PTE markers where THP never forms), and the first write to a protected "
-             "THP splits it (KERNEL.md)";
+             "THP splits it (docs/performance.md, \"What bounds the misses\")";
   return c;
 }
 

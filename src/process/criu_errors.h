@@ -1,5 +1,5 @@
 // Turns a failed CRIU run into a message an operator can act on: which of the known
-// situations (seed 000's troubleshooting matrix) happened, found in CRIU's log, and what
+// situations (docs/operators.md, "Troubleshooting") happened, found in CRIU's log, and what
 // to do about it.
 #pragma once
 

@@ -17,6 +17,7 @@
 #include "process/process_tree.h"
 #include "process/work_dir.h"
 #include "store/format.h"
+#include "store/store_impl.h"
 #include "util/fs.h"
 
 namespace ckpt {
@@ -81,7 +82,7 @@ Result<ProcessDumpResult> dump_process(Store& store, const ProcessDumpOptions& o
   if (lim.ok()) lim = check_attrs(o.attrs);
   if (!lim.ok()) return lim.with_context(what + " refused");
   CKPT_ASSIGN_OR_RETURN(CriuBinary criu, find_criu());
-  StoreImpl& st = store.impl();
+  StoreImpl& st = store_impl(store);
   CKPT_RETURN_IF_ERROR(st.lock_writer("ckpt dump --pid " + std::to_string(o.pid)));
 
   const uint64_t rss = process_tree_rss(o.pid);

@@ -14,6 +14,7 @@
 #include "process/image_streams.h"
 #include "process/work_dir.h"
 #include "store/format.h"
+#include "store/store_impl.h"
 #include "util/fs.h"
 
 namespace ckpt {
@@ -56,7 +57,7 @@ int wait_exit_status(int pid) {
 
 Result<ProcessRestoreResult> restore_process(Store& store, std::string_view ref,
                                              const ProcessRestoreOptions& o) {
-  StoreImpl& st = store.impl();
+  StoreImpl& st = store_impl(store);
   CKPT_ASSIGN_OR_RETURN(Manifest m, process_manifest(st, ref));
   const std::string what = "restore of " + checkpoint_name(m);
   CKPT_ASSIGN_OR_RETURN(CriuBinary criu, find_criu());
@@ -112,7 +113,7 @@ Result<ProcessRestoreResult> restore_process(Store& store, std::string_view ref,
 }
 
 Result<std::string> process_dump_log(Store& store, std::string_view ref) {
-  StoreImpl& st = store.impl();
+  StoreImpl& st = store_impl(store);
   CKPT_ASSIGN_OR_RETURN(Manifest m, process_manifest(st, ref));
   for (const auto& s : m.streams) {
     if (s.info.kind != StreamKind::kBlob || s.info.name != kCriuLogBlob) continue;

@@ -115,6 +115,12 @@ std::string remap_path(const std::string& path, const Remaps& remaps) {
   return best ? best->second + path.substr(best->first.size()) : path;
 }
 
+Result<std::string> remap_file_path(const std::string& path,
+                                    const std::vector<std::string>& specs) {
+  CKPT_ASSIGN_OR_RETURN(Remaps remaps, parse_remaps(specs));
+  return remap_path(path, remaps);
+}
+
 Status check_files(const std::vector<FileInfo>& files, const Remaps& remaps) {
   for (const auto& f : files) {
     std::string path = remap_path(f.path, remaps);

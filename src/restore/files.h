@@ -4,6 +4,7 @@
 // docs/format.md describes the blob's bytes.
 #pragma once
 
+#include <ckpt/options.h>
 #include <ckpt/status.h>
 #include <ckpt/types.h>
 

@@ -12,7 +12,8 @@
 // with a message naming it: the application must never run on a page of garbage.
 #pragma once
 
-#include <ckpt/checkpointer.h>
+#include <ckpt/options.h>
+#include <ckpt/types.h>
 
 #include <atomic>
 #include <chrono>

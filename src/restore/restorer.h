@@ -8,7 +8,7 @@
 // the stream, chunk and object. Which streams are lazy: RestoreOptions::mode.
 #pragma once
 
-#include <ckpt/checkpointer.h>
+#include <ckpt/options.h>
 #include <ckpt/status.h>
 
 #include <set>

@@ -66,7 +66,7 @@ class AutoStrategy final : public SnapshotStrategy {
   std::unique_ptr<SnapshotStrategy> copy_, fork_;
   // Starting points measured here (bench stall): ~8 GB/s copying scattered 4 KiB pages on
   // two threads; fork of a checkpointing process ~30-55 ms per GiB resident with 4 KiB
-  // pages (a bare fork is ~10 ms/GiB, KERNEL.md; write-protected ranges and the staging
+  // pages (a bare fork is ~10 ms/GiB; write-protected ranges and the staging
   // pool make ours dearer), so start at the low end of what we measured.
   double copy_bytes_per_ms_ = 8e6;
   unsigned explore_ = 0;

@@ -1,7 +1,7 @@
-// fork: seed 003's cptfork() analogue. While the application is paused, fork(); the
-// child holds a frozen copy-on-write image of the whole address space and does nothing
-// but wait. The application resumes at once; the writer reads the dirty chunks out of
-// the child with process_vm_readv, and release() lets the child exit.
+// fork: the classic fork-based checkpoint (libckpt-style cptfork()). While the application is
+// paused, fork(); the child holds a frozen copy-on-write image of the whole address space and does
+// nothing but wait. The application resumes at once; the writer reads the dirty chunks out of the
+// child with process_vm_readv, and release() lets the child exit.
 //
 // Stall = fork() time, which grows with the process's mapped memory (page tables are
 // copied: ~10 ms/GiB with 4 KiB pages, ~1 ms/GiB with THP) but not with the dirty

@@ -14,6 +14,7 @@
 //                  (known before capture) and measured costs
 #pragma once
 
+#include <ckpt/options.h>
 #include <ckpt/status.h>
 
 #include <memory>
@@ -67,10 +68,14 @@ class SnapshotStrategy {
   virtual void observe(const Snapshot&, uint64_t dirty_bytes, double stall_ms, bool over_budget) {}
 };
 
-// "auto" | "sync" | "stop-and-copy" | "fork" | "cow" (cow needs the uffd-wp-sync tracker).
+// Strategy::kCow needs the uffd-wp-sync tracker; kAuto is cow under it. The string form
+// takes the names of parse_strategy().
+Result<std::unique_ptr<SnapshotStrategy>> make_snapshot_strategy(Strategy which, ThreadPool& pool,
+                                                                 DirtyTracker* tracker);
 Result<std::unique_ptr<SnapshotStrategy>> make_snapshot_strategy(const std::string& name,
                                                                  ThreadPool& pool,
                                                                  DirtyTracker* tracker);
+// Every strategy name, "auto" first.
 const std::vector<std::string>& strategy_names();
 
 // Shared by the strategies: fills the StreamSource fields that do not depend on where

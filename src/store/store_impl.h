@@ -12,11 +12,11 @@
 #include <string_view>
 #include <vector>
 
-#include "store/store_crypto.h"
 #include "store/layout.h"
 #include "store/lock.h"
 #include "store/manifest.h"
 #include "store/object_store.h"
+#include "store/store_crypto.h"
 #include "store/store_header.h"
 #include "store/tree.h"
 
@@ -104,5 +104,9 @@ class StoreImpl {
 
 // Human-readable "checkpoint <short id> (seq N)".
 std::string checkpoint_name(const Manifest& m);
+
+// The StoreImpl behind a public Store, for the subsystems that work on an open store
+// directly (the checkpointer, process checkpoints, key management). Not part of the API.
+inline StoreImpl& store_impl(Store& store) { return *store.impl_; }
 
 }  // namespace ckpt

@@ -183,7 +183,7 @@ TEST_F(LazyRestoreTest, DirtyTrackingIsExactAfterALazyRestore) {
 TEST_F(LazyRestoreTest, AutoIsEagerWithOtherTrackersAndExplicitLazyIsRefused) {
   make_checkpoint(13, 1 << 20);
   std::memset(range_.p, 0, kRangeBytes);
-  auto cp = Checkpointer::open({.store = dir_.sub("s"), .tracker = "full-scan"}).value();
+  auto cp = Checkpointer::open({.store = dir_.sub("s"), .tracker = Tracker::kFullScan}).value();
   ASSERT_TRUE(cp->protect("r", range_.p, kRangeBytes).ok());
   auto lazy = cp->restore("latest", {.mode = RestoreMode::kLazy});
   ASSERT_FALSE(lazy.ok());

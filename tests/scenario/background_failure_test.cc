@@ -28,7 +28,7 @@ struct Outcomes {
 
 Options options(const std::string& store, Outcomes& seen, const std::string& strategy) {
   Options o{.store = store, .store_options = {.create_if_missing = true, .compress = false}};
-  o.strategy = strategy;
+  o.strategy = parse_strategy(strategy).value();
   o.on_persisted = seen.callback();
   return o;
 }

@@ -13,7 +13,7 @@ TEST(FreezeBudgetTest, OverBudgetCaptureCompletesAndIsReported) {
   test::TempDir dir;
   std::vector<std::string> logged;
   auto cp = Checkpointer::open({.store = dir.path(),
-                                .strategy = "stop-and-copy",
+                                .strategy = Strategy::kStopAndCopy,
                                 .freeze_budget_ms = 0.000001,  // every capture exceeds it
                                 .log = [&](std::string_view m) { logged.emplace_back(m); }})
                 .value();

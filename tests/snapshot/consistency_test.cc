@@ -31,8 +31,8 @@ TEST_P(ConsistencyTest, EveryCheckpointEqualsMemoryAtItsCaptureInstant) {
   const Combo c = GetParam();
   test::TempDir dir;
   auto cpr = Checkpointer::open({.store = dir.path(),
-                                 .tracker = c.tracker,
-                                 .strategy = c.strategy,
+                                 .tracker = parse_tracker(c.tracker).value(),
+                                 .strategy = parse_strategy(c.strategy).value(),
                                  .log = [](std::string_view) {}});
   if (!cpr.ok() && cpr.status().code() == Code::kUnsupported)
     GTEST_SKIP() << cpr.status().to_string();

@@ -270,8 +270,8 @@ class FaultInjectionTest : public ::testing::TestWithParam<Case> {
     o.store = copy;
     o.store_options.create_if_missing = true;
     if (p_->flavor == Flavor::kEncrypted) o.store_options.writer_key = p_->keys->writer_key;
-    o.tracker = "full-scan";
-    o.strategy = "sync";
+    o.tracker = Tracker::kFullScan;
+    o.strategy = Strategy::kSync;
     auto cp = Checkpointer::open(o);
     EXPECT_FALSE(cp.ok())
         << "[1 every problem named] a Checkpointer silently re-created a store that lost its "
@@ -296,8 +296,8 @@ class FaultInjectionTest : public ::testing::TestWithParam<Case> {
       Options o;
       o.store = store_;
       o.store_options = p_->writer_options();
-      o.tracker = "full-scan";
-      o.strategy = "sync";
+      o.tracker = Tracker::kFullScan;
+      o.strategy = Strategy::kSync;
       o.threads = 1;
       auto cp = Checkpointer::open(o);
       ASSERT_TRUE(cp.ok()) << "[4 next checkpoint whole] the writer cannot open the store "
@@ -362,7 +362,8 @@ INSTANTIATE_TEST_SUITE_P(FaultInjection, FaultInjectionTest, ::testing::ValuesIn
 TEST(FaultInjectionWriter, OverlongLabelIsRefusedOrReadable) {
   TempDir dir;
   std::vector<uint8_t> mem(4 * 4096, 7);
-  auto cp = Checkpointer::open({.store = dir.path(), .tracker = "full-scan", .strategy = "sync"});
+  auto cp = Checkpointer::open(
+      {.store = dir.path(), .tracker = Tracker::kFullScan, .strategy = Strategy::kSync});
   ASSERT_TRUE(cp.ok()) << cp.status().to_string();
   ASSERT_TRUE((*cp)->protect("m", mem.data(), mem.size()).ok());
   auto id = durable(**cp, {.labels = {std::string(70000, 'x')}});

@@ -39,7 +39,7 @@ std::string only_new(const std::set<std::string>& before, const std::set<std::st
 
 // Which packs (and data keys) hold the objects checkpoint `r` references.
 void record_dependencies(Store& store, CheckpointRecord& r) {
-  StoreImpl& impl = store.impl();
+  StoreImpl& impl = store_impl(store);
   auto m = impl.manifest_contents(r.id);
   ASSERT_TRUE(m.ok()) << m.status().to_string();
   auto objects = impl.objects();
@@ -79,8 +79,8 @@ void build(PristineStore& p) {
   o.store_options = p.flavor == Flavor::kEncrypted
                         ? create_encrypted(*p.keys, {p.keys->admin.public_key})
                         : StoreOptions{.create_if_missing = true};
-  o.tracker = "full-scan";
-  o.strategy = "sync";
+  o.tracker = Tracker::kFullScan;
+  o.strategy = Strategy::kSync;
   o.threads = 1;
   auto cp = Checkpointer::open(o);
   ASSERT_TRUE(cp.ok()) << cp.status().to_string();

@@ -114,7 +114,7 @@ TEST(StoreAccessTest, BusyReadersLockNamesGcOrReaders) {
   auto gc_side = Store::open(dir.path()).value();
   auto reader = Store::open(dir.path()).value();
   {
-    auto held = gc_side->impl().lock_readers(FileLock::Mode::kExclusive, "gc (delete packs)");
+    auto held = store_impl(*gc_side).lock_readers(FileLock::Mode::kExclusive, "gc (delete packs)");
     ASSERT_TRUE(held.ok());
     auto v = reader->verify();
     ASSERT_EQ(v.status().code(), Code::kBusy);
@@ -125,7 +125,7 @@ TEST(StoreAccessTest, BusyReadersLockNamesGcOrReaders) {
   }
   // Readers hold it now; the file still names the earlier (exclusive) holder, which
   // must not be reported as the one in the way.
-  auto shared = reader->impl().lock_readers(FileLock::Mode::kShared, "verify");
+  auto shared = store_impl(*reader).lock_readers(FileLock::Mode::kShared, "verify");
   ASSERT_TRUE(shared.ok());
   auto gc = gc_side->gc();
   ASSERT_EQ(gc.status().code(), Code::kBusy);
