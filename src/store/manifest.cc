@@ -110,7 +110,7 @@ Result<std::vector<uint8_t>> encode_manifest(const Manifest& m) {
                      st.chunks_deduplicated, st.chunks_zero, st.nodes_written, st.bytes_stored,
                      m.capture_us, m.persist_us})
     w.u64(v);
-  w.digest(sha256(w.buffer().data(), w.size()));
+  append_sha256_trailer(w.buffer());
   return std::move(w.buffer());
 }
 
@@ -120,8 +120,9 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::strin
   };
   if (data.size() < 8 + 32 || std::memcmp(data.data(), format::kManifestMagic, 8) != 0)
     return bad(data.size() < 40 ? "truncated" : "bad magic");
-  if (!sha256_trailer_ok(data)) return bad("SHA-256 mismatch (the file is damaged or truncated)");
-  ByteReader r(data.first(data.size() - 32));
+  auto body = sha256_framed_body(data);
+  if (!body) return bad("SHA-256 mismatch (the file is damaged or truncated)");
+  ByteReader r(*body);
   Manifest m;
   CKPT_RETURN_IF_ERROR(decode_manifest_head(r, m, where));
   if (m.flags & format::kManifestEncrypted)
