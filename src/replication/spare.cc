@@ -17,6 +17,7 @@
 #include "replication/wire.h"
 #include "store/store_impl.h"
 #include "util/fs.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 
@@ -45,7 +46,7 @@ class SpareImpl {
     }
   }
 
-  uint64_t elapsed_ms(uint64_t since_ns) const { return (monotonic_ns() - since_ns) / 1000000; }
+  uint64_t elapsed_ms(uint64_t since_ns) const { return ns_to_whole_ms(monotonic_ns() - since_ns); }
 
   // The hello of a peer through the gate; nullopt (logged) when the peer is refused.
   // `taken_over`: this node is the primary now, so every primary is refused.

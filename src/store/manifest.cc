@@ -8,6 +8,7 @@
 #include "store/tree.h"
 #include "util/bytes.h"
 #include "util/hex.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 
@@ -40,8 +41,8 @@ CheckpointInfo Manifest::info() const {
   ci.sealed = sealed;
   for (const auto& s : streams) ci.streams.push_back(s.info);
   ci.stats = stats;
-  ci.stats.capture_ms = double(capture_us) / 1000.0;
-  ci.stats.persist_ms = double(persist_us) / 1000.0;
+  ci.stats.capture_ms = us_to_ms(capture_us);
+  ci.stats.persist_ms = us_to_ms(persist_us);
   return ci;
 }
 
@@ -172,8 +173,8 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::strin
   st.bytes_stored = v[7];
   m.capture_us = v[8];
   m.persist_us = v[9];
-  st.capture_ms = double(v[8]) / 1000.0;
-  st.persist_ms = double(v[9]) / 1000.0;
+  st.capture_ms = us_to_ms(v[8]);
+  st.persist_ms = us_to_ms(v[9]);
   return m;
 }
 
