@@ -29,6 +29,7 @@
 #include "store/store_impl.h"
 #include "util/fs.h"
 #include "util/job_queue.h"
+#include "util/log.h"
 #include "util/thread_pool.h"
 
 namespace ckpt {
@@ -90,13 +91,7 @@ class CheckpointerImpl {
   // Last member: destroyed first, so queued jobs finish while the rest still exists.
   std::unique_ptr<JobQueue> persister;
 
-  void log(const std::string& msg) {
-    if (options.log) {
-      options.log(msg);
-    } else {
-      std::fprintf(stderr, "ckpt: %s\n", msg.c_str());
-    }
-  }
+  void log(const std::string& msg) { log_to(options.log, "ckpt", msg); }
 
   // Dirty chunks per region for the next capture (called with threads paused).
   Status collect(std::vector<CaptureItem>& items, bool force_full);
