@@ -14,6 +14,7 @@
 #include "replication/epoch.h"
 #include "restore/files.h"
 #include "util/fs.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 
@@ -26,14 +27,6 @@ std::string self_program() {
 }
 
 }  // namespace
-
-void CheckpointerImpl::log(const std::string& msg) {
-  if (options.log) {
-    options.log(msg);
-  } else {
-    std::fprintf(stderr, "ckpt: %s\n", msg.c_str());
-  }
-}
 
 Checkpointer::Checkpointer(std::unique_ptr<CheckpointerImpl> impl) : impl_(std::move(impl)) {}
 
@@ -220,7 +213,7 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
         "(call checkpoint() again to retry)");
   // A lazy restore still filling memory completes first: the capture must not race it.
   if (Status st = I.lazy->finish(); !st.ok()) return st.with_context("checkpoint");
-  const double queue_ms = double(monotonic_ns() - tq) / 1e6;
+  const double queue_ms = ns_to_ms(monotonic_ns() - tq);
 
   Manifest m;
   random_bytes(m.id.data(), m.id.size());
@@ -246,7 +239,7 @@ Result<std::string> Checkpointer::checkpoint(const CheckpointOptions& options) {
   const uint64_t t0 = monotonic_ns() - c.stall_ns;
   const std::string strategy = c.snap.strategy;
   I.persist->run(std::move(c));
-  const double total_ms = double(monotonic_ns() - t0) / 1e6;
+  const double total_ms = ns_to_ms(monotonic_ns() - t0);
   if (pauser) pauser->resume();
   if (Status failed = I.outcomes.take_unreported_failure(); !failed.ok()) {
     I.outcomes.amend_last_stats(queue_ms, std::nullopt);

@@ -23,6 +23,7 @@
 #include "store/store_impl.h"
 #include "store/stream_state.h"
 #include "util/job_queue.h"
+#include "util/log.h"
 #include "util/thread_pool.h"
 
 namespace ckpt {
@@ -52,7 +53,7 @@ class CheckpointerImpl {
   // Last member: destroyed first, so queued jobs finish while the rest still exists.
   std::unique_ptr<JobQueue> jobs;
 
-  void log(const std::string& msg);
+  void log(const std::string& msg) { log_to(options.log, "ckpt", msg); }
   ThreadPauser* current_pauser() {
     std::lock_guard<std::mutex> lk(pauser_mu);
     return pauser.get();

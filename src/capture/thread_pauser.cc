@@ -11,6 +11,8 @@
 #include <memory>
 #include <string>
 
+#include "util/time_units.h"
+
 namespace ckpt {
 
 namespace {
@@ -114,7 +116,7 @@ Status ThreadPauser::pause() {
                                      " stopped within 10 s; a registered thread blocks signal " +
                                      std::to_string(signo_) + " or is stuck in the kernel");
     }
-    timespec ts{0, 1000000};
+    timespec ts{0, static_cast<long>(kNsPerMs)};
     ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&g_parked), FUTEX_WAIT_PRIVATE, parked, &ts,
               nullptr, 0);
   }
@@ -131,7 +133,7 @@ void ThreadPauser::resume() {
   for (;;) {
     uint32_t parked = g_parked.load(std::memory_order_acquire);
     if (parked == 0) break;
-    timespec ts{0, 1000000};
+    timespec ts{0, static_cast<long>(kNsPerMs)};
     ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&g_parked), FUTEX_WAIT_PRIVATE, parked, &ts,
               nullptr, 0);
   }

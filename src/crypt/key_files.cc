@@ -30,9 +30,7 @@ Status check_framed(std::span<const uint8_t> data, const char magic[8], size_t s
                                          std::to_string(data.size()) + " bytes, expected " +
                                          std::to_string(size) +
                                          " (truncated or damaged): use an intact copy");
-  Digest want;
-  std::memcpy(want.bytes.data(), data.data() + size - 32, 32);
-  if (!(sha256(data.data(), size - 32) == want))
+  if (!sha256_trailer_ok(data))
     return Status(Code::kCorruption, std::string(what) + " " + path +
                                          ": SHA-256 mismatch (damaged): use an intact copy");
   return {};
@@ -49,7 +47,7 @@ std::vector<uint8_t> framed(const char magic[8],
   ByteWriter w;
   w.raw(magic, 8);
   for (auto p : parts) w.raw(p.data(), p.size());
-  w.digest(sha256(w.buffer().data(), w.size()));
+  append_sha256_trailer(w.buffer());
   return std::move(w.buffer());
 }
 

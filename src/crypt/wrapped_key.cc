@@ -51,7 +51,7 @@ std::vector<uint8_t> encode_wrapped_key(const WrappedKey& w) {
     out.raw(e.wrapped.data(), 32);
     out.raw(e.tag.data(), 16);
   }
-  out.digest(sha256(out.buffer().data(), out.size()));
+  append_sha256_trailer(out.buffer());
   return std::move(out.buffer());
 }
 
@@ -63,8 +63,9 @@ Result<WrappedKey> decode_wrapped_key(std::span<const uint8_t> data, const std::
   };
   if (data.size() < kHeaderSize + 2 + 32) return bad("truncated");
   if (std::memcmp(data.data(), kMagic, 8) != 0) return bad("bad magic");
-  if (!sha256_trailer_ok(data)) return bad("SHA-256 mismatch");
-  ByteReader r(data.first(data.size() - 32));
+  auto body = sha256_framed_body(data);
+  if (!body) return bad("SHA-256 mismatch");
+  ByteReader r(*body);
   r.skip(8);
   uint32_t version = 0;
   uint8_t purpose = 0, r8 = 0;

@@ -8,6 +8,7 @@
 
 #include "restore/files.h"
 #include "util/fs.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 
@@ -119,13 +120,13 @@ Result<Captured> CapturePhase::capture(Manifest m, const CheckpointOptions& opti
   m.attrs = config_.attrs;
   m.attrs.push_back({"strategy", used});
   if (config_.epoch_attr) m.attrs.push_back({"epoch", *config_.epoch_attr});
-  const double stall_ms = double(stall_ns) / 1e6;
+  const double stall_ms = ns_to_ms(stall_ns);
   // A live snapshot's stall lasts until it is durable: the caller charges it then.
   c.over_budget = !snap->live && stall_ms > config_.freeze_budget_ms;
   if (c.over_budget)
     m.attrs.push_back({"freeze_budget_exceeded", std::to_string(stall_ms) + " ms"});
   // The strategy learns from its own part of the stall (collecting is common to all).
-  strategy_.observe(*snap, dirty_bytes, double(t0 + stall_ns - t_collected) / 1e6, c.over_budget);
+  strategy_.observe(*snap, dirty_bytes, ns_to_ms(t0 + stall_ns - t_collected), c.over_budget);
   c.snap = std::move(snap).value();
   c.manifest = std::move(m);
   if (c.snap.live) return c;  // paused until the caller has persisted it

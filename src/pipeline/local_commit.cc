@@ -4,6 +4,8 @@
 
 #include <cerrno>
 
+#include "util/time_units.h"
+
 namespace ckpt {
 
 Status LocalCommit::commit(CommitJob& job) {
@@ -18,8 +20,8 @@ Status LocalCommit::commit(CommitJob& job) {
   const uint64_t stall_ns = job.stall_ns;
   const bool live = job.live;
   auto stamp = [stall_ns, live](Manifest& m) {
-    m.capture_us = (stall_ns + (live ? m.persist_us * 1000 : 0)) / 1000;
-    m.stats.capture_ms = double(m.capture_us) / 1000.0;
+    m.capture_us = (stall_ns + (live ? us_to_ns(m.persist_us) : 0)) / kNsPerUs;
+    m.stats.capture_ms = us_to_ms(m.capture_us);
   };
   CKPT_ASSIGN_OR_RETURN(job.manifest, writer.write(std::move(job.manifest), *job.streams, stamp));
   return {};

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "util/fs.h"
+#include "util/time_units.h"
 #include "util/unique_fd.h"
 
 namespace ckpt {
@@ -76,7 +77,7 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, int time
   wr.reset();
 
   CommandResult res;
-  const uint64_t deadline = monotonic_ns() + uint64_t(timeout_ms) * 1000000ull;
+  const uint64_t deadline = monotonic_ns() + ms_to_ns(uint64_t(timeout_ms));
   char buf[65536];
   for (;;) {
     const uint64_t now = monotonic_ns();
@@ -86,7 +87,7 @@ Result<CommandResult> run_command(const std::vector<std::string>& argv, int time
       break;
     }
     pollfd p{rd.get(), POLLIN, 0};
-    const int r = ::poll(&p, 1, int((deadline - now) / 1000000 + 1));
+    const int r = ::poll(&p, 1, int(ns_to_whole_ms(deadline - now) + 1));
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) continue;
     const ssize_t n = ::read(rd.get(), buf, sizeof buf);

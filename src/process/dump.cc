@@ -19,6 +19,7 @@
 #include "store/format.h"
 #include "store/store_impl.h"
 #include "util/fs.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 
@@ -40,7 +41,7 @@ std::string host_name() {
 // "84.0" for 84000 µs.
 std::string format_ms(uint64_t us) {
   char b[32];
-  std::snprintf(b, sizeof b, "%.1f", double(us) / 1000.0);
+  std::snprintf(b, sizeof b, "%.1f", us_to_ms(us));
   return b;
 }
 
@@ -97,7 +98,7 @@ Result<ProcessDumpResult> dump_process(Store& store, const ProcessDumpOptions& o
   argv.insert(argv.end(), flags.begin(), flags.end());
   for (const auto& f : criu_network_lock(flags)) argv.push_back(f);
   CKPT_ASSIGN_OR_RETURN(CommandResult r, run_command(argv, kDumpTimeoutMs, criu_environment()));
-  const double criu_ms = double(monotonic_ns() - t0) / 1e6;
+  const double criu_ms = ns_to_ms(monotonic_ns() - t0);
   if (r.exit_code != 0 || r.timed_out) return criu_failed(r, dir.file(kCriuLogFile), what, "dump");
 
   CriuDumpStats stats;
@@ -128,7 +129,7 @@ Result<ProcessDumpResult> dump_process(Store& store, const ProcessDumpOptions& o
              {"criu_frozen_ms", format_ms(stats.frozen_us)}};
   m.attrs.insert(m.attrs.end(), o.attrs.begin(), o.attrs.end());
 
-  auto written = store_image_dir(st, std::move(m), dir.path(), stats.frozen_us * 1000);
+  auto written = store_image_dir(st, std::move(m), dir.path(), us_to_ns(stats.frozen_us));
   if (!written.ok()) {
     // Without --leave-running the process is gone: its images are all that is left.
     dir.keep();
@@ -139,9 +140,9 @@ Result<ProcessDumpResult> dump_process(Store& store, const ProcessDumpOptions& o
   ProcessDumpResult res;
   res.id = written->id_hex();
   res.criu_ms = criu_ms;
-  res.frozen_ms = double(stats.frozen_us) / 1000.0;
+  res.frozen_ms = us_to_ms(stats.frozen_us);
   res.stats = written->stats;
-  res.dump_ms = double(monotonic_ns() - t0) / 1e6;
+  res.dump_ms = ns_to_ms(monotonic_ns() - t0);
   return res;
 }
 

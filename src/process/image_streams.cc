@@ -13,6 +13,7 @@
 #include "store/tree.h"
 #include "util/fs.h"
 #include "util/thread_pool.h"
+#include "util/time_units.h"
 #include "util/unique_fd.h"
 
 namespace ckpt {
@@ -90,8 +91,8 @@ Result<Manifest> store_image_dir(StoreImpl& store, Manifest m, const std::string
   ThreadPool pool;
   CheckpointWriter writer(store, pool);
   return writer.write(std::move(m), streams, [frozen_ns](Manifest& done) {
-    done.capture_us = frozen_ns / 1000;
-    done.stats.capture_ms = double(done.capture_us) / 1000.0;
+    done.capture_us = frozen_ns / kNsPerUs;
+    done.stats.capture_ms = us_to_ms(done.capture_us);
   });
 }
 

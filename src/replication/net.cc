@@ -11,6 +11,7 @@
 #include <cerrno>
 
 #include "util/fs.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 namespace {
@@ -42,7 +43,7 @@ std::string format(const sockaddr_in& sa) {
 int remaining_ms(uint64_t deadline_ns) {
   if (deadline_ns == 0) return -1;
   uint64_t now = monotonic_ns();
-  return now >= deadline_ns ? 0 : static_cast<int>((deadline_ns - now) / 1000000 + 1);
+  return now >= deadline_ns ? 0 : static_cast<int>(ns_to_whole_ms(deadline_ns - now) + 1);
 }
 
 // Waits for `events` on fd until the deadline; false on timeout.
@@ -77,7 +78,7 @@ Result<UniqueFd> connect_tcp(const std::string& address, int timeout_ms) {
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     if (errno != EINPROGRESS) return Status::from_errno(errno, "connect to " + address);
     CKPT_ASSIGN_OR_RETURN(bool ready,
-                          wait_for(fd.get(), POLLOUT, monotonic_ns() + timeout_ms * 1000000ull));
+                          wait_for(fd.get(), POLLOUT, monotonic_ns() + ms_to_ns(timeout_ms)));
     if (!ready) return Status(Code::kIoError, "connect to " + address + ": timed out");
     int err = 0;
     socklen_t len = sizeof err;
@@ -91,7 +92,7 @@ Result<UniqueFd> connect_tcp(const std::string& address, int timeout_ms) {
 }
 
 Result<UniqueFd> accept_tcp(int listen_fd, int timeout_ms, std::string* peer) {
-  uint64_t deadline = timeout_ms < 0 ? 0 : monotonic_ns() + timeout_ms * 1000000ull;
+  uint64_t deadline = timeout_ms < 0 ? 0 : monotonic_ns() + ms_to_ns(timeout_ms);
   CKPT_ASSIGN_OR_RETURN(bool ready, wait_for(listen_fd, POLLIN, deadline));
   if (!ready) return Status(Code::kNotFound, "no connection");
   sockaddr_in sa{};

@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include "util/fs.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 namespace {
@@ -51,7 +52,7 @@ void PeerGate::accept_all() {
     }
     pending_.push_back({std::move(ch).value(),
                         peer,
-                        monotonic_ns() + static_cast<uint64_t>(timeout_ms_) * 1000000ull,
+                        monotonic_ns() + ms_to_ns(static_cast<uint64_t>(timeout_ms_)),
                         {}});
   }
 }
@@ -92,7 +93,7 @@ std::optional<PeerGate::Admitted> PeerGate::advance(Pending& p, bool& drop) {
 }
 
 std::optional<PeerGate::Admitted> PeerGate::next(int wait_ms) {
-  const uint64_t until = monotonic_ns() + static_cast<uint64_t>(std::max(wait_ms, 0)) * 1000000ull;
+  const uint64_t until = monotonic_ns() + ms_to_ns(static_cast<uint64_t>(std::max(wait_ms, 0)));
   std::vector<pollfd> fds;
   for (;;) {
     const uint64_t now = monotonic_ns();
@@ -107,7 +108,7 @@ std::optional<PeerGate::Admitted> PeerGate::next(int wait_ms) {
     for (const auto& p : pending_) wake = std::min(wake, p.deadline_ns);
     fds.assign(1, {listen_fd_, POLLIN, 0});
     for (const auto& p : pending_) fds.push_back({p.channel.fd(), POLLIN, 0});
-    const int ms = wake > now ? static_cast<int>((wake - now + 999999) / 1000000) : 0;
+    const int ms = wake > now ? static_cast<int>(ns_to_ms_ceil(wake - now)) : 0;
     if (::poll(fds.data(), fds.size(), ms) < 0 && errno != EINTR) return std::nullopt;
     for (size_t i = fds.size() - 1; i >= 1; --i) {  // back to front: erasing keeps indexes
       if (!fds[i].revents) continue;

@@ -6,11 +6,12 @@
 #include <unordered_set>
 
 #include "crypt/envelope.h"
-#include "store/store_crypto.h"
 #include "replication/epoch.h"
 #include "replication/wire.h"
 #include "store/format.h"
+#include "store/store_crypto.h"
 #include "util/fs.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 namespace {
@@ -238,10 +239,10 @@ Status PrimaryStream::session(SecureChannel& ch) {
         return Status(Code::kCorruption, "unexpected message " + std::to_string(f.type));
       heard = monotonic_ns();
     }
-    if ((monotonic_ns() - heard) / 1000000 > opt_.timeout_ms)
+    if (ns_to_whole_ms(monotonic_ns() - heard) > opt_.timeout_ms)
       return Status(Code::kIoError, "spare " + opt_.spare + " silent for more than " +
                                         std::to_string(opt_.timeout_ms) + " ms");
-    if ((monotonic_ns() - sent) / 1000000 >= opt_.heartbeat_ms) {
+    if (ns_to_whole_ms(monotonic_ns() - sent) >= opt_.heartbeat_ms) {
       CKPT_RETURN_IF_ERROR(ch.send(kMsgHeartbeat, {}));
       sent = monotonic_ns();
     }

@@ -14,6 +14,7 @@
 #include "replication/net.h"
 #include "util/bytes.h"
 #include "util/fs.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 namespace {
@@ -74,7 +75,7 @@ bool gcm(bool encrypt, const std::array<uint8_t, 32>& key, uint64_t counter,
 }
 
 uint64_t deadline_after(int timeout_ms) {
-  return timeout_ms < 0 ? 0 : monotonic_ns() + static_cast<uint64_t>(timeout_ms) * 1000000ull;
+  return timeout_ms < 0 ? 0 : monotonic_ns() + ms_to_ns(static_cast<uint64_t>(timeout_ms));
 }
 
 }  // namespace

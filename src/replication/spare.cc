@@ -17,6 +17,8 @@
 #include "replication/wire.h"
 #include "store/store_impl.h"
 #include "util/fs.h"
+#include "util/log.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 
@@ -37,15 +39,9 @@ class SpareImpl {
     if (fencer.joinable()) fencer.join();
   }
 
-  void log(const std::string& msg) {
-    if (opt.log) {
-      opt.log(msg);
-    } else {
-      std::fprintf(stderr, "ckpt spare: %s\n", msg.c_str());
-    }
-  }
+  void log(const std::string& msg) { log_to(opt.log, "ckpt spare", msg); }
 
-  uint64_t elapsed_ms(uint64_t since_ns) const { return (monotonic_ns() - since_ns) / 1000000; }
+  uint64_t elapsed_ms(uint64_t since_ns) const { return ns_to_whole_ms(monotonic_ns() - since_ns); }
 
   // The hello of a peer through the gate; nullopt (logged) when the peer is refused.
   // `taken_over`: this node is the primary now, so every primary is refused.

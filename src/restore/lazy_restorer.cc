@@ -11,6 +11,7 @@
 #include "capture/pages.h"
 #include "capture/uffd_fill.h"
 #include "store/format.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 
@@ -125,7 +126,7 @@ RestoreProgress LazyRestorer::progress() const {
   p.resident_bytes = resident_;
   p.faults = faults_served_;
   p.background_bytes = background_;
-  p.resident_ms = static_cast<double>(resident_ns_) / 1e6;
+  p.resident_ms = ns_to_ms(resident_ns_);
   return p;
 }
 

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "util/time_units.h"
+
 namespace ckpt {
 
 namespace {
@@ -15,7 +17,7 @@ namespace {
 double monotonic_seconds() {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+  return double(ts.tv_sec) + double(ts.tv_nsec) / double(kNsPerSec);
 }
 
 std::string seconds_text(double s) {

@@ -6,6 +6,7 @@
 #include "store/format.h"
 #include "store/quarantine.h"
 #include "util/fs.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 
@@ -232,8 +233,8 @@ Result<Manifest> CheckpointWriter::write(Manifest m, std::vector<StreamSource>& 
   if (st.ok()) st = commit_pack();
   if (st.ok()) {
     // The manifest is written last; its own write is not in the recorded times.
-    m.persist_us = (monotonic_ns() - t0) / 1000;
-    m.stats.persist_ms = double(m.persist_us) / 1000.0;
+    m.persist_us = (monotonic_ns() - t0) / kNsPerUs;
+    m.stats.persist_ms = us_to_ms(m.persist_us);
     if (before_commit) before_commit(m);
     st = store_.commit_manifest(m, seal_key_.get());
   }

@@ -18,6 +18,7 @@
 #include "crypt/recipients.h"
 #include "crypt/wrapped_key.h"
 #include "store/format.h"
+#include "store/layout.h"
 #include "store/lock.h"
 #include "store/manifest.h"
 #include "store/sealed_manifest.h"
@@ -29,9 +30,9 @@ namespace ckpt {
 
 namespace {
 
-bool has_suffix(const std::string& s, const std::string& suffix) {
-  return s.size() > suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+bool is_file_of(const std::string& name, StoreFileKind kind) {
+  auto file = parse_file_name(name);
+  return file && file->kind == kind;
 }
 
 // Entries of `dir`; an absent directory has none.
@@ -76,7 +77,7 @@ struct Evidence {
 Status read_manifests(const StoreLayout& L, Evidence& ev) {
   CKPT_ASSIGN_OR_RETURN(auto names, entries_of(L.manifests_dir()));
   for (const auto& n : names) {
-    if (!has_suffix(n, ".mf")) continue;
+    if (!is_file_of(n, StoreFileKind::kManifest)) continue;
     const std::string path = L.manifests_dir() + "/" + n;
     auto bytes = read_file(path);
     if (!bytes.ok()) return bytes.status();  // EACCES etc.: the evidence is incomplete
@@ -105,8 +106,8 @@ Status read_keys(const StoreLayout& L, Evidence& ev) {
   CKPT_ASSIGN_OR_RETURN(auto names, entries_of(L.keys_dir()));
   for (const auto& n : names) {
     const std::string path = L.keys_dir() + "/" + n;
-    ev.encrypted.add(true, path);  // only encrypted stores have keys/
-    if (!has_suffix(n, ".key")) continue;
+    ev.encrypted.add(true, path);                       // only encrypted stores have keys/
+    if (!is_file_of(n, StoreFileKind::kKey)) continue;  // not store.key
     CKPT_ASSIGN_OR_RETURN(auto bytes, read_file(path));
     auto w = crypt::decode_wrapped_key(bytes, path);
     if (!w.ok()) {
@@ -134,7 +135,7 @@ Status read_keys(const StoreLayout& L, Evidence& ev) {
 Status read_packs(const StoreLayout& L, Evidence& ev) {
   CKPT_ASSIGN_OR_RETURN(auto names, entries_of(L.packs_dir()));
   for (const auto& n : names) {
-    if (!has_suffix(n, ".pack")) continue;
+    if (!is_file_of(n, StoreFileKind::kPack)) continue;
     const std::string path = L.packs_dir() + "/" + n;
     CKPT_ASSIGN_OR_RETURN(UniqueFd fd, open_file(path, O_RDONLY));
     uint8_t head[format::kPackHeaderSize + format::kRecordHeaderSize];

@@ -1,7 +1,9 @@
 // Where each kind of file lives inside a store directory (docs/format.md, "Layout").
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace ckpt {
 
@@ -27,5 +29,15 @@ struct StoreLayout {
   std::string dedup_key() const { return keys_dir() + "/store.key"; }
   std::string recipients() const { return root + "/recipients"; }
 };
+
+// The files of a store named by an id: "<id>.pack", "<id>.idx" (packs/), "<id>.mf"
+// (manifests/), "<id>.key" (keys/), each id 32 lowercase hex digits.
+enum class StoreFileKind { kPack, kIndex, kManifest, kKey };
+struct StoreFileName {
+  StoreFileKind kind;
+  std::string id;  // the 32 hex digits
+};
+// nullopt for any other name (temporary files, store.key, an operator's backup copy).
+std::optional<StoreFileName> parse_file_name(std::string_view name);
 
 }  // namespace ckpt

@@ -8,6 +8,7 @@
 #include "store/tree.h"
 #include "util/bytes.h"
 #include "util/hex.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 
@@ -40,8 +41,8 @@ CheckpointInfo Manifest::info() const {
   ci.sealed = sealed;
   for (const auto& s : streams) ci.streams.push_back(s.info);
   ci.stats = stats;
-  ci.stats.capture_ms = double(capture_us) / 1000.0;
-  ci.stats.persist_ms = double(persist_us) / 1000.0;
+  ci.stats.capture_ms = us_to_ms(capture_us);
+  ci.stats.persist_ms = us_to_ms(persist_us);
   return ci;
 }
 
@@ -110,7 +111,7 @@ Result<std::vector<uint8_t>> encode_manifest(const Manifest& m) {
                      st.chunks_deduplicated, st.chunks_zero, st.nodes_written, st.bytes_stored,
                      m.capture_us, m.persist_us})
     w.u64(v);
-  w.digest(sha256(w.buffer().data(), w.size()));
+  append_sha256_trailer(w.buffer());
   return std::move(w.buffer());
 }
 
@@ -120,8 +121,9 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::strin
   };
   if (data.size() < 8 + 32 || std::memcmp(data.data(), format::kManifestMagic, 8) != 0)
     return bad(data.size() < 40 ? "truncated" : "bad magic");
-  if (!sha256_trailer_ok(data)) return bad("SHA-256 mismatch (the file is damaged or truncated)");
-  ByteReader r(data.first(data.size() - 32));
+  auto body = sha256_framed_body(data);
+  if (!body) return bad("SHA-256 mismatch (the file is damaged or truncated)");
+  ByteReader r(*body);
   Manifest m;
   CKPT_RETURN_IF_ERROR(decode_manifest_head(r, m, where));
   if (m.flags & format::kManifestEncrypted)
@@ -171,8 +173,8 @@ Result<Manifest> decode_manifest(std::span<const uint8_t> data, const std::strin
   st.bytes_stored = v[7];
   m.capture_us = v[8];
   m.persist_us = v[9];
-  st.capture_ms = double(v[8]) / 1000.0;
-  st.persist_ms = double(v[9]) / 1000.0;
+  st.capture_ms = us_to_ms(v[8]);
+  st.persist_ms = us_to_ms(v[9]);
   return m;
 }
 

@@ -9,6 +9,7 @@
 #include "crypt/envelope.h"
 #include "store/compress.h"
 #include "store/format.h"
+#include "store/layout.h"
 #include "util/fs.h"
 
 namespace ckpt {
@@ -44,11 +45,6 @@ Status ObjectStore::open_sealed(const Digest& id, const RecordHeader& hdr,
   return st;
 }
 
-static bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 Status ObjectStore::load_quarantine(std::vector<Problem>* notes) {
   auto q = read_quarantine(layout_);
   if (!q.ok()) {
@@ -70,14 +66,17 @@ Status ObjectStore::load(std::vector<Problem>* notes) {
   std::sort(names.begin(), names.end());
   std::unordered_set<std::string> indexed;
   for (const auto& name : names)
-    if (ends_with(name, ".idx")) indexed.insert(name.substr(0, name.size() - 4));
+    if (auto file = parse_file_name(name); file && file->kind == StoreFileKind::kIndex)
+      indexed.insert(file->id);
   CKPT_RETURN_IF_ERROR(load_quarantine(notes));
   uint32_t limit = std::max(chunk_size_, kNodeLimit);
   unindexed_.clear();
   for (const auto& name : names) {
-    if (ends_with(name, ".pack")) {
+    auto file = parse_file_name(name);
+    if (!file) continue;
+    const std::string& hex = file->id;
+    if (file->kind == StoreFileKind::kPack) {
       PackFile orphan;
-      std::string hex = name.substr(0, name.size() - 5);
       if (indexed.contains(hex) || !parse_pack_id(hex, orphan.id)) continue;
       orphan.hex = hex;
       orphan.path = layout_.pack(hex);
@@ -86,8 +85,7 @@ Status ObjectStore::load(std::vector<Problem>* notes) {
       unindexed_.push_back(std::move(orphan));
       continue;
     }
-    if (!ends_with(name, ".idx")) continue;
-    std::string hex = name.substr(0, name.size() - 4);
+    if (file->kind != StoreFileKind::kIndex) continue;
     if (loaded_.contains(hex)) continue;  // a second load() adds only new packs
     PackFile pack;
     if (!parse_pack_id(hex, pack.id)) continue;  // not ours; ignore

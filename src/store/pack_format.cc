@@ -105,7 +105,7 @@ std::vector<uint8_t> encode_index(const PackId& pack, const std::vector<IndexEnt
     w.u8(e.codec);
     w.u16(0);
   }
-  w.digest(sha256(w.buffer().data(), w.size()));
+  append_sha256_trailer(w.buffer());
   return std::move(w.buffer());
 }
 
@@ -116,8 +116,9 @@ Result<std::vector<IndexEntry>> decode_index(std::span<const uint8_t> data, cons
   };
   if (data.size() < format::kIndexHeaderSize + 32) return bad("truncated");
   if (std::memcmp(data.data(), format::kIndexMagic, 8) != 0) return bad("bad magic");
-  if (!sha256_trailer_ok(data)) return bad("SHA-256 mismatch");
-  ByteReader r(data.first(data.size() - 32));
+  auto body = sha256_framed_body(data);
+  if (!body) return bad("SHA-256 mismatch");
+  ByteReader r(*body);
   r.skip(8);
   uint32_t version = 0, flags = 0;
   r.u32(version);

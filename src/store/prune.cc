@@ -11,6 +11,7 @@
 
 #include "store/maintenance.h"
 #include "util/fs.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 
@@ -89,7 +90,7 @@ Result<PruneReport> prune_store(StoreImpl& store, const PruneOptions& options) {
   for (const auto& m : all) {
     const std::string id = m.id_hex();
     const bool young = options.keep_within_sec >= 0 &&
-                       now - m.created_unix_ns <= options.keep_within_sec * 1000000000LL;
+                       now - m.created_unix_ns <= sec_to_ns(options.keep_within_sec);
     if (damaged.count(id)) {
       rep.damaged.push_back(id);
     } else if (!subject(m) || young || keep.count(id)) {

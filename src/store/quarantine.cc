@@ -31,7 +31,7 @@ std::vector<uint8_t> encode_quarantine(const std::vector<QuarantineEntry>& entri
     w.raw(e.pack.data(), e.pack.size());
     w.u64(e.offset);
   }
-  w.digest(sha256(w.buffer().data(), w.size()));
+  append_sha256_trailer(w.buffer());
   return std::move(w.buffer());
 }
 
@@ -43,8 +43,9 @@ Result<std::vector<QuarantineEntry>> decode_quarantine(std::span<const uint8_t> 
   };
   if (data.size() < kHeaderSize + 32) return bad("truncated");
   if (std::memcmp(data.data(), kMagic, 8) != 0) return bad("bad magic");
-  if (!sha256_trailer_ok(data)) return bad("SHA-256 mismatch");
-  ByteReader r(data.first(data.size() - 32));
+  auto body = sha256_framed_body(data);
+  if (!body) return bad("SHA-256 mismatch");
+  ByteReader r(*body);
   r.skip(8);
   uint32_t version = 0, flags = 0;
   uint64_t count = 0;

@@ -12,7 +12,7 @@ std::vector<uint8_t> encode_ref(const Ref& ref) {
   w.raw(format::kRefMagic, 8);
   w.raw(ref.id.data(), 16);
   w.u64(ref.seq);
-  w.digest(sha256(w.buffer().data(), w.size()));
+  append_sha256_trailer(w.buffer());
   return std::move(w.buffer());
 }
 
@@ -22,7 +22,7 @@ Result<Ref> decode_ref(std::span<const uint8_t> data, const std::string& where) 
                                          " bytes, expected " + std::to_string(format::kRefSize));
   if (std::memcmp(data.data(), format::kRefMagic, 8) != 0)
     return Status(Code::kCorruption, "ref " + where + ": bad magic");
-  if (!(sha256(data.data(), 32) == *reinterpret_cast<const Digest*>(data.data() + 32)))
+  if (!sha256_trailer_ok(data))
     return Status(Code::kCorruption, "ref " + where + ": SHA-256 mismatch");
   Ref ref;
   ByteReader r(data);

@@ -25,6 +25,7 @@
 #include <unordered_set>
 
 #include "store/format.h"
+#include "store/layout.h"
 #include "store/maintenance.h"
 #include "store/quarantine.h"
 #include "util/fs.h"
@@ -237,14 +238,18 @@ Result<RepairReport> repair_store(StoreImpl& store, const RepairOptions& options
   std::sort(names.begin(), names.end());
   std::map<std::string, std::vector<IndexEntry>> packs;
   std::set<std::string> have_pack;
+  auto named = [](const std::string& n, StoreFileKind kind) {
+    auto file = parse_file_name(n);
+    return file && file->kind == kind ? file->id : std::string();
+  };
   for (const auto& n : names)
-    if (n.size() == 37 && n.compare(32, 5, ".pack") == 0)
-      restore_pack_name(L, n.substr(0, 32), options.dry_run, rep);
+    if (std::string hex = named(n, StoreFileKind::kPack); !hex.empty())
+      restore_pack_name(L, hex, options.dry_run, rep);
   CKPT_ASSIGN_OR_RETURN(names, list_dir(L.packs_dir()));  // .idx names may have changed
   std::sort(names.begin(), names.end());
   for (const auto& n : names) {
-    if (n.size() != 37 || n.compare(32, 5, ".pack") != 0) continue;
-    const std::string hex = n.substr(0, 32);
+    const std::string hex = named(n, StoreFileKind::kPack);
+    if (hex.empty()) continue;
     have_pack.insert(hex);
     std::vector<IndexEntry> entries;
     if (reindex_pack(store, *objects, hex, options.dry_run, rep, entries))
@@ -254,7 +259,7 @@ Result<RepairReport> repair_store(StoreImpl& store, const RepairOptions& options
   // reported per checkpoint (verify) and new checkpoints write those objects afresh. It
   // is only a cache of the pack's records: a pack put back later is re-indexed by repair.
   for (const auto& n : names)
-    if (n.size() == 36 && n.compare(32, 4, ".idx") == 0 && !have_pack.count(n.substr(0, 32))) {
+    if (std::string hex = named(n, StoreFileKind::kIndex); !hex.empty() && !have_pack.count(hex)) {
       const std::string idx = L.packs_dir() + "/" + n;
       Status st = options.dry_run ? Status() : remove_file(idx);
       rep.notes.push_back((options.dry_run ? "would remove index " : "removed index ") + idx +

@@ -45,7 +45,7 @@ Result<std::vector<uint8_t>> encode_sealed_manifest(const Manifest& m, crypt::Se
                                out.data() + at, out.data() + at + plain.size());
   crypt::wipe(plain.data(), plain.size());
   CKPT_RETURN_IF_ERROR(st);
-  w.digest(sha256(out.data(), out.size()));
+  append_sha256_trailer(out);
   return std::move(out);
 }
 
@@ -57,8 +57,9 @@ Result<SealedManifest> decode_sealed_manifest(std::span<const uint8_t> data,
   if (data.size() < kClearSize + crypt::kTagSize + 32 ||
       std::memcmp(data.data(), format::kManifestMagic, 8) != 0)
     return bad(data.size() < kClearSize ? "truncated" : "bad magic");
-  if (!sha256_trailer_ok(data)) return bad("SHA-256 mismatch (the file is damaged or truncated)");
-  ByteReader r(data.first(data.size() - 32));
+  auto body = sha256_framed_body(data);
+  if (!body) return bad("SHA-256 mismatch (the file is damaged or truncated)");
+  ByteReader r(*body);
   SealedManifest sm;
   Manifest& m = sm.header;
   uint32_t len = 0;

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include "store/format.h"
+#include "store/layout.h"
 #include "util/fs.h"
 #include "util/hex.h"
 
@@ -209,7 +210,8 @@ Result<std::vector<KeyId>> StoreCrypto::key_ids() const {
   std::vector<KeyId> out;
   for (const auto& n : names) {
     KeyId id;
-    if (n.size() == 36 && n.substr(32) == ".key" && parse_hex(n.substr(0, 32), id.data()))
+    auto file = parse_file_name(n);
+    if (file && file->kind == StoreFileKind::kKey && parse_hex(file->id, id.data()))
       out.push_back(id);
   }
   return out;

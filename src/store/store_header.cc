@@ -21,7 +21,7 @@ std::vector<uint8_t> encode_store_header(const StoreHeader& h) {
   w.u32(h.chunk_size);
   w.u32(h.fanout);
   w.i64(h.created_unix_ns);
-  w.digest(sha256(w.buffer().data(), w.size()));
+  append_sha256_trailer(w.buffer());
   return std::move(w.buffer());
 }
 
@@ -42,9 +42,7 @@ Result<StoreHeader> decode_store_header(std::span<const uint8_t> data, const std
   if (len < 48 || len > data.size())
     return corrupt("truncated (" + std::to_string(data.size()) + " bytes, header says " +
                    std::to_string(len) + ")");
-  Digest want;
-  std::memcpy(want.bytes.data(), data.data() + len - 32, 32);
-  if (!(sha256(data.data(), len - 32) == want)) return corrupt("SHA-256 mismatch");
+  if (!sha256_trailer_ok(data.first(len))) return corrupt("SHA-256 mismatch");
   if (h.version > kFormatVersion)
     return Status(Code::kUnsupported,
                   "store " + path + " uses format version " + std::to_string(h.version) +

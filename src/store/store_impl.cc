@@ -10,6 +10,7 @@
 
 #include "store/format.h"
 #include "store/header_recovery.h"
+#include "store/layout.h"
 #include "store/refs.h"
 #include "store/sealed_manifest.h"
 #include "util/fs.h"
@@ -164,8 +165,9 @@ Result<std::vector<Manifest>> StoreImpl::manifests(std::vector<Problem>* damaged
   CKPT_ASSIGN_OR_RETURN(auto names, list_dir(layout_.manifests_dir()));
   std::vector<Manifest> out;
   for (const auto& name : names) {
-    if (name.size() != 35 || name.substr(32) != ".mf") continue;
-    std::string id = name.substr(0, 32);
+    auto file = parse_file_name(name);
+    if (!file || file->kind != StoreFileKind::kManifest) continue;
+    const std::string& id = file->id;
     auto m = manifest(id);
     if (m.ok()) {
       out.push_back(std::move(m).value());
@@ -230,8 +232,9 @@ Result<std::string> StoreImpl::resolve(std::string_view ref_in) {
   CKPT_ASSIGN_OR_RETURN(auto names, list_dir(layout_.manifests_dir()));
   std::vector<std::string> hits;
   for (const auto& n : names)
-    if (n.size() == 35 && n.substr(32) == ".mf" && n.compare(0, lower.size(), lower) == 0)
-      hits.push_back(n.substr(0, 32));
+    if (auto file = parse_file_name(n); file && file->kind == StoreFileKind::kManifest &&
+                                        file->id.compare(0, lower.size(), lower) == 0)
+      hits.push_back(file->id);
   if (hits.empty())
     return Status(Code::kNotFound, "no checkpoint '" + ref + "' in store " + layout_.root +
                                        " (`ckpt ls` lists them)");

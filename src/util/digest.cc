@@ -50,6 +50,16 @@ bool is_all_zero(const void* data, size_t len) {
   return true;
 }
 
+void append_sha256_trailer(std::vector<uint8_t>& buf) {
+  const Digest d = sha256(buf.data(), buf.size());
+  buf.insert(buf.end(), d.bytes.begin(), d.bytes.end());
+}
+
+std::optional<std::span<const uint8_t>> sha256_framed_body(std::span<const uint8_t> data) {
+  if (!sha256_trailer_ok(data)) return std::nullopt;
+  return data.first(data.size() - sizeof(Digest::bytes));
+}
+
 bool sha256_trailer_ok(std::span<const uint8_t> data) {
   if (data.size() < 32) return false;
   Digest want;

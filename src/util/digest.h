@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ckpt {
 
@@ -43,6 +44,10 @@ Digest sha256(const void* data, size_t len);
 // Whether `data` (at least 32 bytes) ends in the SHA-256 of everything before it: the
 // checksum trailer of ckpt's file formats (manifests, indexes, key files, quarantine).
 bool sha256_trailer_ok(std::span<const uint8_t> data);
+// What a decoder reads: the bytes before the trailer if it checks out, else nullopt.
+std::optional<std::span<const uint8_t>> sha256_framed_body(std::span<const uint8_t> data);
+// The encoder's side: appends the SHA-256 of everything in `buf` to it.
+void append_sha256_trailer(std::vector<uint8_t>& buf);
 inline Digest sha256(std::span<const uint8_t> s) { return sha256(s.data(), s.size()); }
 
 // Incremental SHA-256 over several pieces.

@@ -11,6 +11,7 @@
 #include <ctime>
 
 #include "util/hex.h"
+#include "util/time_units.h"
 
 namespace ckpt {
 
@@ -183,13 +184,13 @@ std::string random_hex(size_t bytes) {
 int64_t now_unix_ns() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+  return sec_to_ns(ts.tv_sec) + ts.tv_nsec;
 }
 
 uint64_t monotonic_ns() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+  return uint64_t(ts.tv_sec) * kNsPerSec + uint64_t(ts.tv_nsec);
 }
 
 }  // namespace ckpt
