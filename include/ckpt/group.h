@@ -131,7 +131,7 @@ struct GroupParticipantOptions {
 struct RoundResult {
   uint64_t round = 0;
   bool committed = false;
-  std::string checkpoint;  // this rank's local checkpoint of the round ("" if none taken)
+  std::string checkpoint;  // this rank's local checkpoint of the round, once durable ("" if none)
   std::string reason;      // why it aborted
 };
 

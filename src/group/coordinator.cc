@@ -163,10 +163,12 @@ class GroupCoordinatorImpl {
       if (fds.empty()) return reason;
       const int wait = ms_until(deadline);
       if (wait == 0) {
+        std::string silent;
         for (uint32_t k : ranks) {
-          fail(who(k) + " did not vote within " + std::to_string(opt.vote_timeout_ms) + " ms");
+          silent += (silent.empty() ? "" : ", ") + who(k);
           members[k]->late_round = r;
         }
+        fail(silent + " did not vote within " + std::to_string(opt.vote_timeout_ms) + " ms");
         return reason;
       }
       if (::poll(fds.data(), fds.size(), wait) < 0 && errno != EINTR)

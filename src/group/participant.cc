@@ -36,33 +36,24 @@ class GroupParticipantImpl {
                                                  (m.ok() ? m->text : m.status().message()));
   }
 
-  // The local checkpoint of round `r`, durable: its id, or why this rank votes no.
-  Result<std::string> take_part(uint64_t r) {
-    CKPT_ASSIGN_OR_RETURN(std::string id,
-                          cp->checkpoint({.labels = {"group-round-" + std::to_string(r)}}));
-    CKPT_RETURN_IF_ERROR(cp->wait_for(id));
-    if (opt.before_vote) CKPT_RETURN_IF_ERROR(opt.before_vote(r));
-    return id;
-  }
-
   Result<RoundResult> round(uint64_t r) {
     RoundResult result{.round = r};
     VoteMsg vote{.round = r};
-    auto id = take_part(r);
-    if (id.ok()) {
-      auto epoch = load_epoch(store_path);
+    auto id = cp->checkpoint({.labels = {"group-round-" + std::to_string(r)}});
+    Status st = id.ok() ? cp->wait_for(*id) : id.status();
+    if (st.ok()) result.checkpoint = *id;  // durable, whatever the vote
+    if (st.ok() && opt.before_vote) st = opt.before_vote(r);
+    Result<uint64_t> epoch = st.ok() ? load_epoch(store_path) : Result<uint64_t>(st);
+    if (epoch.ok())
       vote = VoteMsg{.round = r,
-                     .yes = epoch.ok(),
+                     .yes = true,
                      .checkpoint = *id,
                      .store = store_path,
                      .store_uuid = store_uuid,
-                     .epoch = epoch.ok() ? *epoch : 0,
-                     .reason = epoch.ok() ? "" : epoch.status().message()};
-      result.checkpoint = *id;
-    } else {
-      vote.reason = id.status().to_string();
-    }
-    if (Status st = channel->send(kGroupVote, encode(vote)); !st.ok()) return lost(st);
+                     .epoch = *epoch};
+    else
+      vote.reason = epoch.status().to_string();
+    if (Status sent = channel->send(kGroupVote, encode(vote)); !sent.ok()) return lost(sent);
     auto f = channel->receive(opt.outcome_timeout_ms);
     if (!f.ok()) return lost(f.status());
     if (f->type == kGroupRefused) return refused(*f);
