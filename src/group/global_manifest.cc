@@ -137,8 +137,14 @@ Status write_global(const std::string& group_dir, const GlobalCheckpoint& g) {
                   "round " + std::to_string(g.round) + " was committed before: " + path);
   CKPT_RETURN_IF_ERROR(make_dir(group_dir + "/globals"));
   CKPT_RETURN_IF_ERROR(make_dir(group_dir + "/tmp"));
-  return atomic_write_file(path, encode_global(g), group_dir + "/tmp")
-      .with_context("commit global checkpoint of round " + std::to_string(g.round));
+  Status st = atomic_write_file(path, encode_global(g), group_dir + "/tmp");
+  // The rename may have happened before the directory's fsync failed: the round is
+  // aborted, so its manifest must not be there for a restart to find.
+  if (!st.ok() && path_exists(path)) {
+    (void)remove_file(path);
+    (void)fsync_dir(group_dir + "/globals");
+  }
+  return st.with_context("commit global checkpoint of round " + std::to_string(g.round));
 }
 
 }  // namespace ckpt

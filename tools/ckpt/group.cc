@@ -101,6 +101,7 @@ int run_show(const GroupCmdOptions& o) {
   kv.add("created", format_local_time(gc.created_unix_ns));
   kv.add("manifest", gc.path);
   kv.print(std::cout);
+  std::cout << '\n';
   Table t({">RANK", "CHECKPOINT", ">EPOCH", "STORE"});
   for (const GroupPart& p : gc.parts)
     t.add_row(
