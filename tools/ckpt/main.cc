@@ -15,6 +15,7 @@
 #include <string>
 
 #include "commands.h"
+#include "group.h"
 #include "output.h"
 
 namespace ckpt::cli {
@@ -264,6 +265,9 @@ int run(int argc, char** argv) {
   criu_flags(run_cmd, run_o.dump);
   run_cmd->add_option("command", run_o.command, "Program and its arguments (after --)")->required();
 
+  GroupCmdOptions group_o;
+  CLI::App* group = add_group_command(app, group_o);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -326,6 +330,7 @@ int run(int argc, char** argv) {
     return run_recipient(g, recip_o);
   }
   if (rewrap->parsed()) return run_rewrap(g, rewrap_o);
+  if (group->parsed()) return run_group(g, *group, group_o);
   print_error("no command given");
   return kExitUsage;
 }
